@@ -1,0 +1,113 @@
+import { DecodeError } from '../util/errors.js';
+
+/**
+ * Reads jute primitives in place from one Buffer with an offset cursor.
+ * One reader is reused for every frame of a connection: `reset` points it at the next frame.
+ *
+ * Jute encoding (big-endian): int = 4 bytes, long = 8 bytes, boolean = 1 byte (0 or 1),
+ * buffer = int length (-1 for null) then bytes, ustring = buffer holding UTF-8,
+ * vector<T> = int count (-1 for null) then count elements.
+ */
+export class JuteReader {
+  buf: Buffer;
+  pos: number;
+  end: number;
+
+  constructor(buf: Buffer = Buffer.alloc(0), pos = 0, end = buf.length) {
+    this.buf = buf;
+    this.pos = pos;
+    this.end = end;
+  }
+
+  reset(buf: Buffer, pos = 0, end = buf.length): this {
+    this.buf = buf;
+    this.pos = pos;
+    this.end = end;
+    return this;
+  }
+
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+
+  private need(n: number, what: string): void {
+    if (this.pos + n > this.end) {
+      throw new DecodeError(`truncated ${what}: need ${n} bytes at offset ${this.pos}, have ${this.end - this.pos}`);
+    }
+  }
+
+  readInt(): number {
+    this.need(4, 'int');
+    const v = this.buf.readInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  readLong(): bigint {
+    this.need(8, 'long');
+    const v = this.buf.readBigInt64BE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  /** A long that is known to fit a double exactly (times in ms, TTLs). */
+  readLongNumber(): number {
+    this.need(8, 'long');
+    const hi = this.buf.readInt32BE(this.pos);
+    const lo = this.buf.readUInt32BE(this.pos + 4);
+    this.pos += 8;
+    return hi * 0x1_0000_0000 + lo;
+  }
+
+  readBool(): boolean {
+    this.need(1, 'boolean');
+    return this.buf[this.pos++] !== 0;
+  }
+
+  private readLength(what: string): number {
+    const n = this.readInt();
+    if (n < -1) throw new DecodeError(`negative ${what} length ${n}`);
+    if (n > this.end - this.pos && what !== 'vector') {
+      throw new DecodeError(`${what} length ${n} exceeds the ${this.end - this.pos} bytes left`);
+    }
+    return n;
+  }
+
+  /** A view into the frame: valid only until the socket chunk is released. */
+  readBufferView(): Buffer | null {
+    const n = this.readLength('buffer');
+    if (n === -1) return null;
+    const v = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return v;
+  }
+
+  /** A right-sized copy, safe to keep (znode data entering the tree). */
+  readBuffer(): Buffer | null {
+    const n = this.readLength('buffer');
+    if (n === -1) return null;
+    const v = Buffer.allocUnsafe(n);
+    this.buf.copy(v, 0, this.pos, this.pos + n);
+    this.pos += n;
+    return v;
+  }
+
+  readString(): string | null {
+    const n = this.readLength('ustring');
+    if (n === -1) return null;
+    const s = this.buf.toString('utf8', this.pos, this.pos + n);
+    this.pos += n;
+    return s;
+  }
+
+  /** Vector element count; -1 means null. Each element needs at least one byte, so a count
+   * larger than the bytes left is a malformed frame, caught before any allocation. */
+  readVectorLength(): number {
+    const n = this.readInt();
+    if (n < -1) throw new DecodeError(`negative vector length ${n}`);
+    if (n > this.end - this.pos) {
+      throw new DecodeError(`vector length ${n} exceeds the ${this.end - this.pos} bytes left`);
+    }
+    return n;
+  }
+}
