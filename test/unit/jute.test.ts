@@ -1,0 +1,173 @@
+import { test, expect } from 'vitest';
+import fc from 'fast-check';
+import { JuteReader } from '../../src/jute/reader.js';
+import { JuteWriter } from '../../src/jute/writer.js';
+import { DecodeError } from '../../src/util/errors.js';
+
+const INT_MIN = -0x8000_0000;
+const INT_MAX = 0x7fff_ffff;
+const LONG_MIN = -(1n << 63n);
+const LONG_MAX = (1n << 63n) - 1n;
+
+function hex(s: string): Buffer {
+  return Buffer.from(s.replace(/\s+/g, ''), 'hex');
+}
+
+function written(f: (w: JuteWriter) => void): Buffer {
+  const w = new JuteWriter(8);
+  f(w);
+  return w.toBuffer();
+}
+
+test('int at the edges of 32 bits', () => {
+  const bytes = written((w) => {
+    for (const v of [0, -1, 1, INT_MIN, INT_MAX]) w.writeInt(v);
+  });
+  expect(bytes).toEqual(hex('00000000 ffffffff 00000001 80000000 7fffffff'));
+  const r = new JuteReader(bytes);
+  expect([r.readInt(), r.readInt(), r.readInt(), r.readInt(), r.readInt()]).toEqual([0, -1, 1, INT_MIN, INT_MAX]);
+  expect(r.remaining).toBe(0);
+});
+
+test('long at the edges of 64 bits', () => {
+  const values = [0n, -1n, 1n, LONG_MIN, LONG_MAX, 0x1_0000_0000n, -0x1_0000_0001n];
+  const bytes = written((w) => {
+    for (const v of values) w.writeLong(v);
+  });
+  expect(bytes.subarray(0, 40)).toEqual(
+    hex('0000000000000000 ffffffffffffffff 0000000000000001 8000000000000000 7fffffffffffffff'),
+  );
+  const r = new JuteReader(bytes);
+  expect(values.map(() => r.readLong())).toEqual(values);
+});
+
+test('writeLong wraps values outside int64 as Java would', () => {
+  const r = new JuteReader(written((w) => w.writeLong(1n << 63n)));
+  expect(r.readLong()).toBe(LONG_MIN);
+});
+
+test('readLongNumber reads negative and large longs exactly', () => {
+  const values = [0, -1, 1, -2, -0x1_0000_0000, -0x1_0000_0001, 0xffff_ffff, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER];
+  for (const v of values) {
+    const bytes = written((w) => w.writeLong(BigInt(v)));
+    expect(new JuteReader(bytes).readLongNumber()).toBe(v);
+    expect(written((w) => w.writeLongNumber(v))).toEqual(bytes);
+  }
+});
+
+test('readLongNumber agrees with readLong for every safe integer', () => {
+  fc.assert(
+    fc.property(fc.maxSafeInteger(), (v) => {
+      const a = written((w) => w.writeLongNumber(v));
+      expect(a).toEqual(written((w) => w.writeLong(BigInt(v))));
+      expect(new JuteReader(a).readLongNumber()).toBe(v);
+      expect(new JuteReader(a).readLong()).toBe(BigInt(v));
+    }),
+  );
+});
+
+test('boolean is one byte, any non-zero byte reads as true', () => {
+  expect(written((w) => (w.writeBool(true), w.writeBool(false)))).toEqual(hex('01 00'));
+  const r = new JuteReader(hex('00 01 02 ff'));
+  expect([r.readBool(), r.readBool(), r.readBool(), r.readBool()]).toEqual([false, true, true, true]);
+});
+
+test('null and empty buffers are distinct', () => {
+  const bytes = written((w) => (w.writeBuffer(null), w.writeBuffer(Buffer.alloc(0)), w.writeBuffer(hex('abcd'))));
+  expect(bytes).toEqual(hex('ffffffff 00000000 00000002 abcd'));
+  const r = new JuteReader(bytes);
+  expect(r.readBuffer()).toBeNull();
+  expect(r.readBuffer()).toEqual(Buffer.alloc(0));
+  expect(r.readBuffer()).toEqual(hex('abcd'));
+});
+
+test('null and empty strings are distinct; lengths count UTF-8 bytes', () => {
+  const bytes = written((w) => (w.writeString(null), w.writeString(''), w.writeString('é/€')));
+  expect(bytes).toEqual(hex('ffffffff 00000000 00000006 c3a9 2f e282ac'));
+  const r = new JuteReader(bytes);
+  expect(r.readString()).toBeNull();
+  expect(r.readString()).toBe('');
+  expect(r.readString()).toBe('é/€');
+});
+
+test('readBufferView shares memory with the frame, readBuffer copies', () => {
+  const frame = hex('00000003 010203 00000002 0405');
+  const r = new JuteReader(frame);
+  const view = r.readBufferView();
+  const copy = r.readBuffer();
+  expect(view).toEqual(hex('010203'));
+  expect(copy).toEqual(hex('0405'));
+  frame[4] = 9;
+  frame[11] = 9;
+  expect(view?.[0]).toBe(9);
+  expect(copy?.[0]).toBe(4);
+  expect(copy?.length).toBe(2);
+});
+
+test('truncated primitives throw DecodeError', () => {
+  expect(() => new JuteReader(hex('000000')).readInt()).toThrow(DecodeError);
+  expect(() => new JuteReader(hex('00000000000000')).readLong()).toThrow(DecodeError);
+  expect(() => new JuteReader(hex('00000000000000')).readLongNumber()).toThrow(DecodeError);
+  expect(() => new JuteReader(Buffer.alloc(0)).readBool()).toThrow(DecodeError);
+  expect(() => new JuteReader(hex('0000000a 0102030405')).readBuffer()).toThrow(DecodeError);
+  expect(() => new JuteReader(hex('0000000a 0102030405')).readBufferView()).toThrow(DecodeError);
+  expect(() => new JuteReader(hex('00000003 6162')).readString()).toThrow(/truncated|exceeds/);
+  expect(() => new JuteReader(hex('0000')).readVectorLength()).toThrow(DecodeError);
+});
+
+test('reads stop at `end`, not at the end of the buffer', () => {
+  const buf = hex('00000001 00000002');
+  const r = new JuteReader(buf, 0, 4);
+  expect(r.readInt()).toBe(1);
+  expect(() => r.readInt()).toThrow(DecodeError);
+  r.reset(buf, 4);
+  expect(r.readInt()).toBe(2);
+});
+
+test('negative lengths other than -1 throw DecodeError', () => {
+  for (const len of ['fffffffe', '80000000', 'fffffff0']) {
+    expect(() => new JuteReader(hex(len + '00000000')).readBuffer()).toThrow(/negative buffer length/);
+    expect(() => new JuteReader(hex(len + '00000000')).readString()).toThrow(/negative ustring length/);
+    expect(() => new JuteReader(hex(len + '00000000')).readVectorLength()).toThrow(/negative vector length/);
+  }
+});
+
+test('vector length -1 means null; a count above the bytes left is rejected before allocation', () => {
+  expect(new JuteReader(hex('ffffffff')).readVectorLength()).toBe(-1);
+  expect(new JuteReader(hex('00000002 0000')).readVectorLength()).toBe(2);
+  expect(() => new JuteReader(hex('7fffffff 00')).readVectorLength()).toThrow(/exceeds/);
+});
+
+test('writer grows past its initial size and frames get their length prefix', () => {
+  const w = new JuteWriter(4);
+  w.startFrame();
+  w.writeString('x'.repeat(100));
+  w.writeLong(-1n);
+  w.endFrame();
+  const out = w.toBuffer();
+  expect(out.length).toBe(4 + 4 + 100 + 8);
+  expect(out.readInt32BE(0)).toBe(112);
+  expect(w.reset().pos).toBe(0);
+});
+
+test('garbage input only ever raises DecodeError', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 64 }), fc.array(fc.integer({ min: 0, max: 6 }), { maxLength: 12 }), (bytes, ops) => {
+      const r = new JuteReader(Buffer.from(bytes));
+      try {
+        for (const op of ops) {
+          if (op === 0) r.readInt();
+          else if (op === 1) r.readLong();
+          else if (op === 2) r.readLongNumber();
+          else if (op === 3) r.readBool();
+          else if (op === 4) r.readBuffer();
+          else if (op === 5) r.readString();
+          else r.readVectorLength();
+        }
+      } catch (e) {
+        expect(e).toBeInstanceOf(DecodeError);
+      }
+      expect(r.pos).toBeLessThanOrEqual(bytes.length);
+    }),
+  );
+});
