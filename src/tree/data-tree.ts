@@ -1,0 +1,260 @@
+import type { ACL } from '../proto/data.js';
+import { Err } from '../proto/error-codes.js';
+import { EventType } from '../proto/events.js';
+import { Perms } from '../proto/perms.js';
+import { ephemeralKind } from './ephemeral-type.js';
+import { childPath, nameOf, parentOf } from './paths.js';
+import { LIMIT_NODE, QUOTA_ROOT, QuotaPaths, STAT_NODE, StatsTrack, statPath } from './quota.js';
+import { WatchManager, type Watcher } from './watch-manager.js';
+import { ZNode } from './znode.js';
+
+export const OPEN_ACL_UNSAFE: readonly ACL[] = Object.freeze([{ perms: Perms.all, id: { scheme: 'world', id: 'anyone' } }]);
+export const READ_ACL_UNSAFE: readonly ACL[] = Object.freeze([{ perms: Perms.read, id: { scheme: 'world', id: 'anyone' } }]);
+
+export const ZOOKEEPER_NODE = '/zookeeper';
+export const CONFIG_NODE = '/zookeeper/config';
+
+/**
+ * The znode tree: nodes by full path, the ephemerals of each session, containers and TTL nodes,
+ * quotas, and the two watch tables. It is mutated only by txn application (src/txn/apply.ts)
+ * through the primitives below, which return ZooKeeper result codes as values.
+ */
+export class DataTree {
+  readonly nodes = new Map<string, ZNode>();
+  readonly ephemerals = new Map<bigint, Set<string>>();
+  readonly containers = new Set<string>();
+  readonly ttls = new Set<string>();
+  readonly dataWatches = new WatchManager();
+  readonly childWatches = new WatchManager();
+  readonly quotas = new QuotaPaths();
+  lastProcessedZxid = 0n;
+  /** Interned ACL lists: nodes with equal ACLs share one array (ZooKeeper's ACL cache). */
+  private readonly aclCache = new Map<string, readonly ACL[]>();
+
+  constructor(readonly extendedTypesEnabled = false) {
+    const root = ZNode.create(Buffer.alloc(0), OPEN_ACL_UNSAFE, 0n, 0, 0n);
+    this.nodes.set('/', root);
+    this.addSystemNode('/', 'zookeeper', OPEN_ACL_UNSAFE);
+    this.addSystemNode(ZOOKEEPER_NODE, 'quota', OPEN_ACL_UNSAFE);
+    const config = this.addSystemNode(ZOOKEEPER_NODE, 'config', READ_ACL_UNSAFE);
+    // ZooKeeper sets the config node's ACL with version -1, so its aversion reads -1.
+    config.aversion = -1;
+  }
+
+  private addSystemNode(parent: string, name: string, acl: readonly ACL[]): ZNode {
+    const node = ZNode.create(Buffer.alloc(0), this.internAcl(acl), 0n, 0, 0n);
+    this.mustGet(parent).children.add(name);
+    this.nodes.set(childPath(parent, name), node);
+    return node;
+  }
+
+  /** ZooKeeper aliases the root as "" too. */
+  get(path: string): ZNode | undefined {
+    return this.nodes.get(path === '' ? '/' : path);
+  }
+
+  private mustGet(path: string): ZNode {
+    const node = this.get(path);
+    if (node === undefined) throw new Error(`missing node ${path}`);
+    return node;
+  }
+
+  get nodeCount(): number {
+    return this.nodes.size;
+  }
+
+  internAcl(acl: readonly ACL[]): readonly ACL[] {
+    let key = '';
+    for (const a of acl) key += `${a.perms}\u0000${a.id.scheme}\u0000${a.id.id}\u0001`;
+    const cached = this.aclCache.get(key);
+    if (cached !== undefined) return cached;
+    const frozen = Object.freeze(acl.map((a) => Object.freeze({ perms: a.perms, id: Object.freeze({ ...a.id }) })));
+    this.aclCache.set(key, frozen);
+    return frozen;
+  }
+
+  /** Apply a create. parentCVersion -1 means "one more than now". */
+  createNode(
+    path: string,
+    data: Buffer | null,
+    acl: readonly ACL[],
+    ephemeralOwner: bigint,
+    parentCVersion: number,
+    zxid: bigint,
+    timeMs: number,
+  ): number {
+    const parentPath = parentOf(path);
+    const name = nameOf(path);
+    const parent = this.get(parentPath);
+    if (parent === undefined) return Err.noNode;
+    if (parent.children.has(name)) return Err.nodeExists;
+    const cversion = parentCVersion === -1 ? parent.cversion + 1 : parentCVersion;
+    // Replaying a fuzzy snapshot may create a node again: never move cversion/pzxid backwards.
+    if (cversion > parent.cversion) {
+      parent.cversion = cversion;
+      parent.pzxid = zxid;
+    }
+    const node = ZNode.create(data, this.internAcl(acl), zxid, timeMs, ephemeralOwner);
+    parent.children.add(name);
+    this.nodes.set(path, node);
+    this.trackOwner(path, ephemeralOwner);
+    if (parentPath.startsWith(QUOTA_ROOT)) this.quotaNodeCreated(parentPath, name);
+    this.updateQuotaUsage(path, data === null ? 0 : data.length, 1);
+    this.dataWatches.trigger(path, EventType.nodeCreated);
+    this.childWatches.trigger(parentPath === '' ? '/' : parentPath, EventType.nodeChildrenChanged);
+    return Err.ok;
+  }
+
+  private trackOwner(path: string, owner: bigint): void {
+    const kind = ephemeralKind(owner, this.extendedTypesEnabled);
+    if (kind === 'container') this.containers.add(path);
+    else if (kind === 'ttl') this.ttls.add(path);
+    else if (kind === 'normal') {
+      let paths = this.ephemerals.get(owner);
+      if (paths === undefined) {
+        paths = new Set();
+        this.ephemerals.set(owner, paths);
+      }
+      paths.add(path);
+    }
+  }
+
+  private untrackOwner(path: string, owner: bigint): void {
+    const kind = ephemeralKind(owner, this.extendedTypesEnabled);
+    if (kind === 'container') this.containers.delete(path);
+    else if (kind === 'ttl') this.ttls.delete(path);
+    else if (kind === 'normal') this.ephemerals.get(owner)?.delete(path);
+  }
+
+  deleteNode(path: string, zxid: bigint): number {
+    const parentPath = parentOf(path);
+    const name = nameOf(path);
+    const parent = this.get(parentPath);
+    if (parent === undefined) return Err.noNode;
+    parent.children.delete(name);
+    // Only move pzxid forward: a replayed create may already have set a higher one.
+    if (zxid > parent.pzxid) parent.pzxid = zxid;
+    const node = this.nodes.get(path);
+    if (node === undefined) return Err.noNode;
+    this.nodes.delete(path);
+    this.untrackOwner(path, node.ephemeralOwner);
+    if (parentPath.startsWith(ZOOKEEPER_NODE) && name === LIMIT_NODE) {
+      this.quotas.delete(parentPath.substring(QUOTA_ROOT.length));
+    }
+    this.updateQuotaUsage(path, node.data === null ? 0 : -node.data.length, -1);
+    const notified = this.dataWatches.trigger(path, EventType.nodeDeleted);
+    this.childWatches.trigger(path, EventType.nodeDeleted, notified);
+    this.childWatches.trigger(parentPath === '' ? '/' : parentPath, EventType.nodeChildrenChanged);
+    return Err.ok;
+  }
+
+  setData(path: string, data: Buffer | null, version: number, zxid: bigint, timeMs: number): number {
+    const node = this.get(path);
+    if (node === undefined) return Err.noNode;
+    const before = node.data === null ? 0 : node.data.length;
+    node.data = data;
+    node.mtime = timeMs;
+    node.mzxid = zxid;
+    node.version = version;
+    this.updateQuotaUsage(path, (data === null ? 0 : data.length) - before, 0);
+    this.dataWatches.trigger(path, EventType.nodeDataChanged);
+    return Err.ok;
+  }
+
+  setACL(path: string, acl: readonly ACL[], aversion: number): number {
+    const node = this.get(path);
+    if (node === undefined) return Err.noNode;
+    node.aversion = aversion;
+    node.acl = this.internAcl(acl);
+    return Err.ok;
+  }
+
+  /** Only moves cversion forward (used when replaying a create that already happened). */
+  setCversionPzxid(path: string, cversion: number, zxid: bigint): number {
+    const node = this.get(path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path);
+    if (node === undefined) return Err.noNode;
+    const next = cversion === -1 ? node.cversion + 1 : cversion;
+    if (next > node.cversion) {
+      node.cversion = next;
+      node.pzxid = zxid;
+    }
+    return Err.ok;
+  }
+
+  /** Paths of a session's ephemerals (a copy). */
+  ephemeralsOf(sessionId: bigint): string[] {
+    const paths = this.ephemerals.get(sessionId);
+    return paths === undefined ? [] : [...paths];
+  }
+
+  /**
+   * Delete a closed session's ephemerals: the paths named in its CloseSessionTxn, then any it
+   * still owns (a txn written before the session created more, or none at all).
+   */
+  killSession(sessionId: bigint, zxid: bigint, paths?: readonly string[]): void {
+    const owned = this.ephemerals.get(sessionId);
+    this.ephemerals.delete(sessionId);
+    if (paths !== undefined) {
+      for (const path of paths) {
+        owned?.delete(path);
+        if (this.nodes.has(path)) this.deleteNode(path, zxid);
+      }
+    }
+    if (owned === undefined) return;
+    for (const path of owned) if (this.nodes.has(path)) this.deleteNode(path, zxid);
+  }
+
+  /** Number of descendants (not counting the node itself). */
+  allChildrenNumber(path: string): number {
+    if (path === '/') return this.nodes.size - 1;
+    const prefix = `${path}/`;
+    let n = 0;
+    for (const key of this.nodes.keys()) if (key.startsWith(prefix)) n++;
+    return n;
+  }
+
+  // --- quotas ---
+
+  private quotaNodeCreated(parentPath: string, name: string): void {
+    const quotaPath = parentPath.substring(QUOTA_ROOT.length);
+    if (name === LIMIT_NODE) this.quotas.add(quotaPath);
+    if (name === STAT_NODE) this.recountQuota(quotaPath);
+  }
+
+  private recountQuota(path: string): void {
+    let count = 0;
+    let bytes = 0;
+    const walk = (p: string): void => {
+      const node = this.nodes.get(p);
+      if (node === undefined) return;
+      count += 1;
+      bytes += node.data === null ? 0 : node.data.length;
+      for (const child of node.children) walk(childPath(p, child));
+    };
+    walk(path);
+    const stats = this.nodes.get(statPath(path));
+    if (stats === undefined) return;
+    const track = new StatsTrack();
+    track.set('count', count);
+    track.set('bytes', bytes);
+    stats.data = track.toBuffer();
+  }
+
+  private updateQuotaUsage(path: string, bytesDiff: number, countDiff: number): void {
+    const prefix = this.quotas.maxPrefix(path);
+    if (prefix === null) return;
+    const stats = this.nodes.get(statPath(prefix));
+    if (stats === undefined) return;
+    const track = StatsTrack.parse(stats.data);
+    track.set('count', track.get('count') + countDiff);
+    track.set('bytes', track.get('bytes') + bytesDiff);
+    stats.data = track.toBuffer();
+  }
+
+  // --- watches ---
+
+  removeWatcher(watcher: Watcher): void {
+    this.dataWatches.removeWatcher(watcher);
+    this.childWatches.removeWatcher(watcher);
+  }
+}

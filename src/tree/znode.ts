@@ -1,0 +1,43 @@
+import type { ACL, Stat } from '../proto/data.js';
+
+/**
+ * One znode: data, ACL and the persisted part of its Stat. numChildren and dataLength are
+ * derived when a Stat is read. `acl` is shared between nodes with equal ACLs (the ACL cache).
+ */
+export class ZNode {
+  children = new Set<string>();
+
+  constructor(
+    public data: Buffer | null,
+    public acl: readonly ACL[],
+    public czxid: bigint,
+    public mzxid: bigint,
+    public ctime: number,
+    public mtime: number,
+    public version: number,
+    public cversion: number,
+    public aversion: number,
+    public ephemeralOwner: bigint,
+    public pzxid: bigint,
+  ) {}
+
+  static create(data: Buffer | null, acl: readonly ACL[], zxid: bigint, timeMs: number, ephemeralOwner: bigint): ZNode {
+    return new ZNode(data, acl, zxid, zxid, timeMs, timeMs, 0, 0, 0, ephemeralOwner, zxid);
+  }
+
+  stat(): Stat {
+    return {
+      czxid: this.czxid,
+      mzxid: this.mzxid,
+      ctime: this.ctime,
+      mtime: this.mtime,
+      version: this.version,
+      cversion: this.cversion,
+      aversion: this.aversion,
+      ephemeralOwner: this.ephemeralOwner,
+      dataLength: this.data === null ? 0 : this.data.length,
+      numChildren: this.children.size,
+      pzxid: this.pzxid,
+    };
+  }
+}
