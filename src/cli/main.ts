@@ -1,0 +1,113 @@
+/**
+ * `tszk` entry point (bin/tszk runs `node dist/cli/main.js`): parses the command line and is the
+ * one place where operational errors become messages and exit codes.
+ *
+ *   tszk [--config <conf-dir>] {start|start-foreground|stop|status|restart|print-cmd} [config]
+ *   tszk version
+ */
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { ConfigError, TszkError } from '../util/errors.js';
+import { TSZK_VERSION, ZOOKEEPER_COMPAT_VERSION } from '../version.js';
+import {
+  EXIT_BAD_CONFIG,
+  EXIT_FAILED,
+  EXIT_OK,
+  PROJECT_ROOT,
+  runPrintCmd,
+  runRestart,
+  runStart,
+  runStartForeground,
+  runStatus,
+  runStop,
+  type CliContext,
+} from './daemon.js';
+
+type Command = (arg: string | undefined, ctx: CliContext) => Promise<number> | number;
+
+/** zkEnv.sh takes `--config <conf-dir>` only as the very first argument; so do we. */
+function splitConfDir(args: readonly string[]): { confDir: string | null; rest: string[] } {
+  const dir = args[1];
+  if (args[0] === '--config' && dir !== undefined && args.length > 2) return { confDir: dir, rest: args.slice(2) };
+  return { confDir: null, rest: [...args] };
+}
+
+/** Operator errors print one line (no stack); anything else is a bug and shows its stack. */
+function reportFailure(err: unknown): number {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\nInvalid config, exiting abnormally\n`);
+    return EXIT_BAD_CONFIG;
+  }
+  if (err instanceof TszkError || isSystemError(err)) {
+    process.stderr.write(`tszk: ${err.message}\n`);
+    return EXIT_FAILED;
+  }
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  return EXIT_FAILED;
+}
+
+/** EADDRINUSE, EACCES and friends: the environment's fault, not ours. */
+function isSystemError(err: unknown): err is NodeJS.ErrnoException {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string';
+}
+
+async function guarded(command: Command, arg: string | undefined, ctx: CliContext): Promise<number> {
+  try {
+    return await command(arg, ctx);
+  } catch (err) {
+    return reportFailure(err);
+  }
+}
+
+function withConfigArg(y: Argv): Argv<{ config: string | undefined }> {
+  return y.positional('config', {
+    type: 'string',
+    describe: 'config file: a name in the config dir, or a path (default $ZOOCFG, else zoo.cfg)',
+  });
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const { confDir, rest } = splitConfDir(argv);
+  const ctx: CliContext = { env: process.env, cwd: process.cwd(), confDir, projectRoot: PROJECT_ROOT };
+  let exitCode = EXIT_OK;
+  const commands: ReadonlyArray<[string, string, Command]> = [
+    ['start', 'start the server in the background; returns once it answers on its client port', runStart],
+    ['start-foreground', 'run the server in this process, logging JSON to stdout', runStartForeground],
+    ['stop', 'stop the server named by the pid file', runStop],
+    ['status', "print the server's Mode (exit 1 when it does not answer)", runStatus],
+    ['restart', 'stop, then start', runRestart],
+    ['print-cmd', 'print the command line start would run', runPrintCmd],
+  ];
+
+  let parser = yargs(rest)
+    .scriptName('tszk')
+    .usage('Usage: tszk [--config <conf-dir>] <command> [config]')
+    .epilog(
+      'The config dir is --config, else $ZOOCFGDIR, else conf/ in the tszk checkout. ' +
+        'The pid file is $ZOOPIDFILE, else <dataDir>/zookeeper_server.pid; ' +
+        'start writes server output under $ZOO_LOG_DIR, else logs/. ' +
+        'TSZK_LOG_LEVEL sets the log level (default info).',
+    );
+  for (const [name, describe, command] of commands) {
+    parser = parser.command(`${name} [config]`, describe, withConfigArg, async (args) => {
+      exitCode = await guarded(command, args.config, ctx);
+    });
+  }
+  await parser
+    .command('version', 'print the tszk version', {}, () => {
+      const compat = `compatible with Apache ZooKeeper ${ZOOKEEPER_COMPAT_VERSION}`;
+      process.stdout.write(`tszk, version ${TSZK_VERSION} (${compat})\n`);
+    })
+    .demandCommand(1, 'Name a command.')
+    .strict()
+    .version(TSZK_VERSION)
+    .help()
+    .alias('help', 'h')
+    .wrap(null)
+    .parseAsync();
+  return exitCode;
+}
+
+// Exit explicitly: after start-foreground has closed the server nothing should keep us alive,
+// and stdout/stderr writes are synchronous for files, pipes and terminals on POSIX.
+process.exit(await main(hideBin(process.argv)));
