@@ -56,6 +56,10 @@ export const ACTED_ON_KEYS: ReadonlySet<string> = new Set([
   'admin.enableServer', 'admin.serverAddress', 'admin.serverPort',
 ]);
 
+const JUTE_TEXT = 'expected a positive number of bytes (decimal, or hex as 0x...)';
+const PURGE_TEXT = 'expected an integer number of hours (0 disables)';
+const POSITIVE_MS_TEXT = 'expected a positive number of milliseconds';
+
 const SERVER_FORMAT =
   'expected host:quorumPort:electionPort[:participant|observer][;[clientHost:]clientPort] ' +
   "(IPv6 hosts in [brackets]; several addresses separated by '|' need multiAddress.enabled=true)";
@@ -181,7 +185,11 @@ function yesNo(f: Found | undefined, dflt: boolean, otherMeans: 'yes' | 'no'): b
   if (f === undefined) return dflt;
   if (f.value === 'yes') return true;
   if (f.value === 'no') return false;
-  throw invalid(f, `expected 'yes' or 'no' in lowercase (ZooKeeper reads any other value, such as 'true' or 'false', as '${otherMeans}')`);
+  throw invalid(
+    f,
+    "expected 'yes' or 'no' in lowercase " +
+      `(ZooKeeper reads any other value, such as 'true' or 'false', as '${otherMeans}')`,
+  );
 }
 
 function fileInt(f: Found | undefined, dflt: number, min: number, allowed: string): number {
@@ -356,7 +364,9 @@ function parseMembership(props: ParsedProperties, fileName: string, multiAddress
     const f: Found = { key: e.key, value: e.rawValue, where: where(e) };
     if (isServerKey(e.key)) {
       const id = keyId(e.key);
-      if (id === null) throw invalid(f, `the server id after "server." must be a non-negative integer; ${SERVER_FORMAT}`);
+      if (id === null) {
+        throw invalid(f, `the server id after "server." must be a non-negative integer; ${SERVER_FORMAT}`);
+      }
       const s = parseServer(id, e.rawValue, multiAddressEnabled);
       if (typeof s === 'string') throw invalid(f, `${s}${trailingWhitespaceHint(e)}; ${SERVER_FORMAT}`);
       servers.set(id, s);
@@ -371,7 +381,9 @@ function parseMembership(props: ParsedProperties, fileName: string, multiAddress
           throw invalid(f, `"${part}" is not a server id; expected serverId[:serverId...]${trailingWhitespaceHint(e)}`);
         }
         const other = groupOf.get(sid);
-        if (other !== undefined) throw invalid(f, `server ${sid} is already in group ${other}; groups must be disjoint`);
+        if (other !== undefined) {
+          throw invalid(f, `server ${sid} is already in group ${other}; groups must be disjoint`);
+        }
         groupOf.set(sid, gid);
         members.push(sid);
       }
@@ -381,7 +393,10 @@ function parseMembership(props: ParsedProperties, fileName: string, multiAddress
       const sid = keyId(e.key);
       const w = javaParseInt(e.rawValue, 0, LONG_MAX);
       if (sid === null || w === null) {
-        throw invalid(f, `expected weight.N=W with N a server id and W a non-negative integer${trailingWhitespaceHint(e)}`);
+        throw invalid(
+          f,
+          `expected weight.N=W with N a server id and W a non-negative integer${trailingWhitespaceHint(e)}`,
+        );
       }
       weights.set(sid, w);
     } else if (e.key === 'version') {
@@ -395,7 +410,9 @@ function parseMembership(props: ParsedProperties, fileName: string, multiAddress
   if (hierarchical) {
     for (const s of servers.values()) {
       if (s.type === 'participant' && !groupOf.has(s.id)) {
-        throw new ConfigError(`${fileName}: server ${s.id} is not in any group.N; with group.N every participant must be in one group`);
+        throw new ConfigError(
+          `${fileName}: server ${s.id} is not in any group.N; with group.N every participant must be in one group`,
+        );
       }
     }
     for (const [sid, gid] of groupOf) {
@@ -420,11 +437,18 @@ function versionFromFileName(file: string): bigint | null {
   return /^[0-9a-fA-F]+$/.test(suffix) && file.includes('.') ? BigInt(`0x${suffix}`) : null;
 }
 
-function readDynamic(src: Sources, dyn: Found, file: string, options: ParseConfigOptions, multiAddress: boolean): Membership {
+function readDynamic(
+  src: Sources,
+  dyn: Found,
+  file: string,
+  options: ParseConfigOptions,
+  multiAddress: boolean,
+): Membership {
   for (const e of src.props.entries) {
     if (isServerKey(e.key) || isHierarchyKey(e.key)) {
       throw new ConfigError(
-        `${src.fileName}:${e.line}: ${e.key} must be in the dynamic config file, since dynamicConfigFile is set (${dyn.where})`,
+        `${src.fileName}:${e.line}: ${e.key} must be in the dynamic config file, ` +
+          `since dynamicConfigFile is set (${dyn.where})`,
       );
     }
   }
@@ -433,10 +457,14 @@ function readDynamic(src: Sources, dyn: Found, file: string, options: ParseConfi
   const props = parseProperties(text, file);
   for (const e of props.entries) {
     if (e.key === 'version') {
-      throw new ConfigError(`${file}:${e.line}: a dynamic config file must not contain version (it comes from the file name)`);
+      throw new ConfigError(
+        `${file}:${e.line}: a dynamic config file must not contain version (it comes from the file name)`,
+      );
     }
     if (!isServerKey(e.key) && !isHierarchyKey(e.key)) {
-      throw new ConfigError(`${file}:${e.line}: unrecognised key ${e.key}; a dynamic config file holds only server.N, group.N and weight.N`);
+      throw new ConfigError(
+        `${file}:${e.line}: unrecognised key ${e.key}; a dynamic config file holds only server.N, group.N and weight.N`,
+      );
     }
   }
   const m = parseMembership(props, file, multiAddress);
@@ -449,7 +477,8 @@ function resolveDir(f: Found, cwd: string, warnings: string[] | null): string {
   if (f.value === '') throw invalid(f, 'expected a directory path');
   if (warnings !== null && !path.isAbsolute(f.value) && !f.value.startsWith('./')) {
     warnings.push(
-      `${f.where}: ${f.key}=${f.value} is relative to the working directory (${cwd}); prepend ./ to show that is intended`,
+      `${f.where}: ${f.key}=${f.value} is relative to the working directory (${cwd}); ` +
+        'prepend ./ to show that is intended',
     );
   }
   return path.resolve(cwd, f.value);
@@ -458,7 +487,11 @@ function resolveDir(f: Found, cwd: string, warnings: string[] | null): string {
 function parseMyid(text: string, where: string): number {
   const first = (text.split(/\r?\n/)[0] ?? '').trim();
   const n = javaParseInt(first, 0, LONG_MAX);
-  if (n === null) throw new ConfigError(`${where}: serverid ${JSON.stringify(first)} is not a number; expected a non-negative integer`);
+  if (n === null) {
+    throw new ConfigError(
+      `${where}: serverid ${JSON.stringify(first)} is not a number; expected a non-negative integer`,
+    );
+  }
   return n;
 }
 
@@ -487,7 +520,9 @@ function whitelist(f: Found | undefined, readonlyMode: boolean, warnings: string
       }
       if (cmd === '') continue;
       if (!FOUR_LETTER_WORDS.includes(cmd)) {
-        warnings.push(`${f.where}: ${f.key} names "${cmd}", which is not a four-letter word (${FOUR_LETTER_WORDS.join(', ')})`);
+        warnings.push(
+          `${f.where}: ${f.key} names "${cmd}", which is not a four-letter word (${FOUR_LETTER_WORDS.join(', ')})`,
+        );
       }
       set.add(cmd);
     }
@@ -527,13 +562,18 @@ function hints(props: ParsedProperties, fileName: string, warnings: string[]): v
   const seen = new Map<string, number>();
   for (const e of props.entries) {
     const before = seen.get(e.key);
-    if (before !== undefined) warnings.push(`${fileName}:${e.line}: ${e.key} is set again (first at line ${before}); the last one wins`);
+    if (before !== undefined) {
+      warnings.push(`${fileName}:${e.line}: ${e.key} is set again (first at line ${before}); the last one wins`);
+    }
     seen.set(e.key, e.line);
     if (e.key === 'superDigest') {
-      warnings.push(`${fileName}:${e.line}: superDigest is not a ZooKeeper key; use DigestAuthenticationProvider.superDigest`);
+      warnings.push(
+        `${fileName}:${e.line}: superDigest is not a ZooKeeper key; use DigestAuthenticationProvider.superDigest`,
+      );
     } else if (e.key.startsWith('zookeeper.') && ACTED_ON_KEYS.has(e.key.slice('zookeeper.'.length))) {
       warnings.push(
-        `${fileName}:${e.line}: ${e.key} in zoo.cfg becomes the system property zookeeper.${e.key}; write ${e.key.slice('zookeeper.'.length)} instead`,
+        `${fileName}:${e.line}: ${e.key} in zoo.cfg becomes the system property zookeeper.${e.key}; ` +
+          `write ${e.key.slice('zookeeper.'.length)} instead`,
       );
     }
   }
@@ -557,7 +597,10 @@ function validateIgnored(src: Sources): void {
   ]) {
     strictBool(src.file(key), false);
   }
-  for (const key of ['observerMasterPort', 'clientPortListenBacklog', 'quorum.cnxn.threads.size', 'multiAddress.reachabilityCheckTimeoutMs']) {
+  for (const key of [
+    'observerMasterPort', 'clientPortListenBacklog', 'quorum.cnxn.threads.size',
+    'multiAddress.reachabilityCheckTimeoutMs',
+  ]) {
     fileInt(src.file(key), 0, INT_MIN, 'expected an integer');
   }
   for (const key of ['jvm.pause.info-threshold.ms', 'jvm.pause.warn-threshold.ms', 'jvm.pause.sleep.time.ms']) {
@@ -585,9 +628,12 @@ interface Ctx {
   options: ParseConfigOptions;
 }
 
-function readTiming(ctx: Ctx): Pick<Config, 'tickTimeMs' | 'initLimitTicks' | 'syncLimitTicks' | 'connectToLearnerMasterLimitTicks'> {
+type Timing = Pick<Config, 'tickTimeMs' | 'initLimitTicks' | 'syncLimitTicks' | 'connectToLearnerMasterLimitTicks'>;
+
+function readTiming(ctx: Ctx): Timing {
   const { src } = ctx;
-  const tickTimeMs = fileInt(src.file('tickTime'), 3000, 1, 'expected a positive integer number of milliseconds (default 3000)');
+  const tickText = 'expected a positive integer number of milliseconds (default 3000)';
+  const tickTimeMs = fileInt(src.file('tickTime'), 3000, 1, tickText);
   const limitText = 'expected a non-negative integer number of ticks';
   const initLimitTicks = fileInt(src.file('initLimit'), 0, 0, limitText);
   const syncLimitTicks = fileInt(src.file('syncLimit'), 0, 0, limitText);
@@ -597,7 +643,8 @@ function readTiming(ctx: Ctx): Pick<Config, 'tickTimeMs' | 'initLimitTicks' | 's
     throw invalid(electionF, 'only 3 (fast leader election over TCP) is supported');
   }
   // Learner falls back to initLimit when connectToLearnerMasterLimit is 0.
-  return { tickTimeMs, initLimitTicks, syncLimitTicks, connectToLearnerMasterLimitTicks: ctlm > 0 ? ctlm : initLimitTicks };
+  const connectToLearnerMasterLimitTicks = ctlm > 0 ? ctlm : initLimitTicks;
+  return { tickTimeMs, initLimitTicks, syncLimitTicks, connectToLearnerMasterLimitTicks };
 }
 
 function readDirectories(ctx: Ctx): Pick<Config, 'dataDir' | 'dataLogDir'> {
@@ -641,7 +688,12 @@ function readClientPorts(ctx: Ctx): ClientPorts {
 
 type Limits = Pick<
   Config,
-  'maxClientCnxns' | 'maxCnxns' | 'minSessionTimeoutMs' | 'maxSessionTimeoutMs' | 'globalOutstandingLimit' | 'juteMaxBufferBytes'
+  | 'maxClientCnxns'
+  | 'maxCnxns'
+  | 'minSessionTimeoutMs'
+  | 'maxSessionTimeoutMs'
+  | 'globalOutstandingLimit'
+  | 'juteMaxBufferBytes'
 >;
 
 function readLimits(ctx: Ctx, tickTimeMs: number): Limits {
@@ -667,7 +719,7 @@ function readLimits(ctx: Ctx, tickTimeMs: number): Limits {
     minSessionTimeoutMs,
     maxSessionTimeoutMs,
     globalOutstandingLimit: propInt(src.zk('globalOutstandingLimit'), 1000, 1, INT_MAX, 'expected a positive integer'),
-    juteMaxBufferBytes: propInt(src.bare('jute.maxbuffer'), 0xfffff, 1, INT_MAX, 'expected a positive number of bytes (decimal, or hex as 0x...)'),
+    juteMaxBufferBytes: propInt(src.bare('jute.maxbuffer'), 0xfffff, 1, INT_MAX, JUTE_TEXT),
   };
 }
 
@@ -692,11 +744,15 @@ function readPersistence(ctx: Ctx): Persistence {
   }
   const preF = src.zk('preAllocSize');
   const preAllocSizeKb = preF === undefined ? 65536 : javaParseInt(preF.value, 0, LONG_MAX);
-  if (preF !== undefined && preAllocSizeKb === null) throw invalid(preF, 'expected a non-negative integer number of kilobytes');
+  if (preF !== undefined && preAllocSizeKb === null) {
+    throw invalid(preF, 'expected a non-negative integer number of kilobytes');
+  }
   const retainF = src.file('autopurge.snapRetainCount');
   let autopurgeSnapRetainCount = fileInt(retainF, 3, INT_MIN, 'expected an integer number of snapshots (minimum 3)');
   if (autopurgeSnapRetainCount < 3 && retainF !== undefined) {
-    warnings.push(`${retainF.where}: autopurge.snapRetainCount=${autopurgeSnapRetainCount} is below the minimum; using 3`);
+    warnings.push(
+      `${retainF.where}: autopurge.snapRetainCount=${autopurgeSnapRetainCount} is below the minimum; using 3`,
+    );
     autopurgeSnapRetainCount = 3;
   }
   const kbText = 'expected an integer number of kilobytes (<= 0 disables)';
@@ -707,7 +763,7 @@ function readPersistence(ctx: Ctx): Persistence {
     snapSizeLimitKb: propLong(src.zk('snapSizeLimitInKb'), 4194304, kbText),
     txnLogSizeLimitKb: propLong(src.zk('txnLogSizeLimitInKb'), -1, kbText),
     autopurgeSnapRetainCount,
-    autopurgePurgeIntervalHours: fileInt(src.file('autopurge.purgeInterval'), 0, INT_MIN, 'expected an integer number of hours (0 disables)'),
+    autopurgePurgeIntervalHours: fileInt(src.file('autopurge.purgeInterval'), 0, INT_MIN, PURGE_TEXT),
   };
 }
 
@@ -743,7 +799,7 @@ function readFeatures(ctx: Ctx): Features {
     reconfigEnabled: strictBool(src.file('reconfigEnabled'), false),
     standaloneEnabled: strictBool(src.file('standaloneEnabled'), true),
     readonlyModeEnabled: javaBool(src.bare('readonlymode.enabled'), false),
-    containerCheckIntervalMs: propInt(src.bare('znode.container.checkIntervalMs'), 60000, 1, INT_MAX, 'expected a positive number of milliseconds'),
+    containerCheckIntervalMs: propInt(src.bare('znode.container.checkIntervalMs'), 60000, 1, INT_MAX, POSITIVE_MS_TEXT),
     localSessionsEnabled: strictBool(src.file('localSessionsEnabled'), false),
     localSessionsUpgradingEnabled: strictBool(src.file('localSessionsUpgradingEnabled'), false),
     quorumListenOnAllIPs: strictBool(src.file('quorumListenOnAllIPs'), false),
@@ -751,12 +807,17 @@ function readFeatures(ctx: Ctx): Features {
   };
 }
 
-function readAdmin(ctx: Ctx): Pick<Config, 'adminEnableServer' | 'adminServerAddress' | 'adminServerPort' | 'adminCommandUrl'> {
+type Admin = Pick<Config, 'adminEnableServer' | 'adminServerAddress' | 'adminServerPort' | 'adminCommandUrl'>;
+
+function readAdmin(ctx: Ctx): Admin {
   const { src } = ctx;
   // AdminServerFactory: enabled unless the property is exactly "false".
   const adminF = src.zk('admin.enableServer');
   if (adminF !== undefined && adminF.value !== 'true' && adminF.value !== 'false') {
-    throw invalid(adminF, "expected 'true' or 'false' in lowercase (ZooKeeper enables the admin server for anything but 'false')");
+    throw invalid(
+      adminF,
+      "expected 'true' or 'false' in lowercase (ZooKeeper enables the admin server for anything but 'false')",
+    );
   }
   return {
     adminEnableServer: adminF?.value !== 'false',
@@ -791,15 +852,22 @@ function readEnsemble(ctx: Ctx, standaloneEnabled: boolean): Ensemble {
   const participants = servers.filter((s) => s.type === 'participant').length;
   const observers = servers.length - participants;
   if (participants === 0) {
-    if (!standaloneEnabled) throw new ConfigError(`${memberFile}: standaloneEnabled=false needs at least one participant in server.N`);
+    if (!standaloneEnabled) {
+      throw new ConfigError(`${memberFile}: standaloneEnabled=false needs at least one participant in server.N`);
+    }
     if (observers > 0) throw new ConfigError(`${memberFile}: observers without participants is not a valid ensemble`);
   } else if (participants === 1 && standaloneEnabled) {
-    if (observers > 0) throw new ConfigError(`${memberFile}: observers need a quorum of participants (or standaloneEnabled=false)`);
+    if (observers > 0) {
+      throw new ConfigError(`${memberFile}: observers need a quorum of participants (or standaloneEnabled=false)`);
+    }
     warnings.push(`${memberFile}: only one server is listed, so it runs standalone and the server list is ignored`);
   } else if (participants <= 2) {
     warnings.push(`${memberFile}: no server failure will be tolerated; an ensemble needs at least 3 servers for that`);
   } else if (participants % 2 === 0) {
-    warnings.push(`${memberFile}: ${participants} participants tolerate no more failures than ${participants - 1}; consider an odd number`);
+    warnings.push(
+      `${memberFile}: ${participants} participants tolerate no more failures than ${participants - 1}; ` +
+        'consider an odd number',
+    );
   }
   const distributed = servers.length > 0 && (!standaloneEnabled || participants > 1);
   return { membership, dynamicConfigFile, distributed };
@@ -832,7 +900,11 @@ function resolveIdentity(ctx: Ctx, dataDir: string, ports: ClientPorts, ensemble
       const anyLocal = clientPortAddress === undefined || clientPortAddress === '0.0.0.0' || clientPortAddress === '::';
       const differs = clientPort !== me.clientPort || (!anyLocal && clientPortAddress !== me.clientAddress);
       if (differs) {
-        throw invalid(ports.clientPortF, `server.${me.id} gives this server's client address as ${me.clientAddress ?? ''}:${me.clientPort}; the two must agree`);
+        throw invalid(
+          ports.clientPortF,
+          `server.${me.id} gives this server's client address as ${me.clientAddress ?? ''}:${me.clientPort}; ` +
+            'the two must agree',
+        );
       }
     }
     clientPort = me.clientPort;
@@ -841,18 +913,22 @@ function resolveIdentity(ctx: Ctx, dataDir: string, ports: ClientPorts, ensemble
   // The server list decides the peer type; not being listed means participant.
   const listedType: PeerType = me?.type ?? 'participant';
   if (listedType !== peerType && peerTypeF !== undefined) {
-    const why = me === undefined ? 'this server is not an observer in the server list' : `server.${me.id} says ${me.type}`;
+    const why =
+      me === undefined ? 'this server is not an observer in the server list' : `server.${me.id} says ${me.type}`;
     warnings.push(`${peerTypeF.where}: peerType=${peerType} is overridden: ${why}; using ${listedType}`);
   }
   if (ensemble.distributed) {
     if (myid === null) {
       throw new ConfigError(
-        `${path.join(dataDir, 'myid')}: myid file is missing; an ensemble member needs it (or the MYID environment variable) ` +
+        `${path.join(dataDir, 'myid')}: myid file is missing; ` +
+          'an ensemble member needs it (or the MYID environment variable) ' +
           `to hold its server id, one of ${servers.map((s) => s.id).join(', ')}`,
       );
     }
     if (me === undefined) {
-      throw new ConfigError(`${fileName}: my id ${myid} is not in the server list (server.${servers.map((s) => s.id).join(', server.')})`);
+      throw new ConfigError(
+        `${fileName}: my id ${myid} is not in the server list (server.${servers.map((s) => s.id).join(', server.')})`,
+      );
     }
   }
   if (clientPort === 0 && ports.secureClientPort === 0) {
@@ -897,12 +973,18 @@ export function parseConfig(text: string, options: ParseConfigOptions): Config {
   const admin = readAdmin(ctx);
   const ensemble = readEnsemble(ctx, features.standaloneEnabled);
   if (ensemble.distributed) {
-    if (timing.initLimitTicks === 0) throw new ConfigError(`${fileName}: initLimit is not set; an ensemble needs a positive number of ticks`);
-    if (timing.syncLimitTicks === 0) throw new ConfigError(`${fileName}: syncLimit is not set; an ensemble needs a positive number of ticks`);
+    if (timing.initLimitTicks === 0) {
+      throw new ConfigError(`${fileName}: initLimit is not set; an ensemble needs a positive number of ticks`);
+    }
+    if (timing.syncLimitTicks === 0) {
+      throw new ConfigError(`${fileName}: syncLimit is not set; an ensemble needs a positive number of ticks`);
+    }
   }
   const identity = resolveIdentity(ctx, dirs.dataDir, ports, ensemble);
   if (features.extendedTypesEnabled && identity.myid !== null && identity.myid > 254) {
-    throw new ConfigError(`${fileName}: extendedTypesEnabled=true needs a server id of at most 254, but myid is ${identity.myid}`);
+    throw new ConfigError(
+      `${fileName}: extendedTypesEnabled=true needs a server id of at most 254, but myid is ${identity.myid}`,
+    );
   }
   const fourLetterWords = whitelist(ctx.src.zk('4lw.commands.whitelist'), features.readonlyModeEnabled, warnings);
 

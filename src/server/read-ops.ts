@@ -35,7 +35,7 @@ function getData(env: ReadEnv, caller: ReadCaller, path: string, watch: boolean,
   if (!canRead(env, caller, node.acl, Perms.read)) return Err.noAuth;
   if (watch) env.tree.dataWatches.add(path, caller.watcher);
   w.writeBuffer(node.data);
-  writeStat(w, node.stat());
+  writeStat(w, env.tree.statOf(node));
   return Err.ok;
 }
 
@@ -45,7 +45,7 @@ function getChildren(env: ReadEnv, caller: ReadCaller, path: string, watch: bool
   if (!canRead(env, caller, node.acl, Perms.read)) return Err.noAuth;
   if (watch) env.tree.childWatches.add(path, caller.watcher);
   writeStringVector(w, [...node.children]);
-  if (withStat) writeStat(w, node.stat());
+  if (withStat) writeStat(w, env.tree.statOf(node));
   return Err.ok;
 }
 
@@ -128,7 +128,7 @@ function multiRead(env: ReadEnv, caller: ReadCaller, req: Extract<ReadRequest, {
       results.push({ type: OpCode.error, err: Err.noAuth });
     } else if (op.type === OpCode.getData) {
       if (op.request.watch) env.tree.dataWatches.add(op.request.path, caller.watcher);
-      results.push({ type: OpCode.getData, data: node.data, stat: node.stat() });
+      results.push({ type: OpCode.getData, data: node.data, stat: env.tree.statOf(node) });
     } else if (op.type === OpCode.getChildren) {
       if (op.request.watch) env.tree.childWatches.add(op.request.path, caller.watcher);
       results.push({ type: OpCode.getChildren, children: [...node.children] });
@@ -150,7 +150,7 @@ export function executeRead(env: ReadEnv, caller: ReadCaller, req: ReadRequest, 
       if (watch) tree.dataWatches.add(path, caller.watcher);
       const node = tree.get(path);
       if (node === undefined) return Err.noNode;
-      writeStat(w, node.stat());
+      writeStat(w, env.tree.statOf(node));
       return Err.ok;
     }
     case OpCode.getData:
@@ -165,7 +165,7 @@ export function executeRead(env: ReadEnv, caller: ReadCaller, req: ReadRequest, 
       if (!canRead(env, caller, node.acl, Perms.read | Perms.admin)) return Err.noAuth;
       const admin = canRead(env, caller, node.acl, Perms.admin);
       writeACLVector(w, admin ? node.acl : maskDigests(node.acl));
-      writeStat(w, node.stat());
+      writeStat(w, env.tree.statOf(node));
       return Err.ok;
     }
     case OpCode.getAllChildrenNumber: {

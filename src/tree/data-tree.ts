@@ -1,4 +1,4 @@
-import type { ACL } from '../proto/data.js';
+import type { ACL, Stat } from '../proto/data.js';
 import { Err } from '../proto/error-codes.js';
 import { EventType } from '../proto/events.js';
 import { Perms } from '../proto/perms.js';
@@ -46,6 +46,11 @@ export class DataTree {
     this.mustGet(parent).children.add(name);
     this.nodes.set(childPath(parent, name), node);
     return node;
+  }
+
+  /** The Stat clients see for a node. */
+  statOf(node: ZNode): Stat {
+    return node.stat(this.extendedTypesEnabled);
   }
 
   /** ZooKeeper aliases the root as "" too. */

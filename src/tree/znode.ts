@@ -1,4 +1,5 @@
 import type { ACL, Stat } from '../proto/data.js';
+import { ephemeralKind } from './ephemeral-type.js';
 
 /**
  * One znode: data, ACL and the persisted part of its Stat. numChildren and dataLength are
@@ -25,18 +26,25 @@ export class ZNode {
     return new ZNode(data, acl, zxid, zxid, timeMs, timeMs, 0, 0, 0, ephemeralOwner, zxid);
   }
 
-  stat(): Stat {
+  /**
+   * The Stat a client sees. cversion is stored as ZooKeeper stores it, counting creates only,
+   * and reported as it reports it: every create but those of the children still present was
+   * undone by a delete, so changes = 2 * creates - numChildren. Containers and TTL nodes show
+   * ephemeralOwner 0.
+   */
+  stat(extendedTypesEnabled: boolean): Stat {
+    const numChildren = this.children.size;
     return {
       czxid: this.czxid,
       mzxid: this.mzxid,
       ctime: this.ctime,
       mtime: this.mtime,
       version: this.version,
-      cversion: this.cversion,
+      cversion: (this.cversion * 2 - numChildren) | 0,
       aversion: this.aversion,
-      ephemeralOwner: this.ephemeralOwner,
+      ephemeralOwner: ephemeralKind(this.ephemeralOwner, extendedTypesEnabled) === 'normal' ? this.ephemeralOwner : 0n,
       dataLength: this.data === null ? 0 : this.data.length,
-      numChildren: this.children.size,
+      numChildren,
       pzxid: this.pzxid,
     };
   }

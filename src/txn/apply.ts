@@ -22,7 +22,8 @@ function result(type: number, err: number, path: string | null = null, stat: Sta
 }
 
 function statOf(tree: DataTree, path: string): Stat | null {
-  return tree.get(path)?.stat() ?? null;
+  const node = tree.get(path);
+  return node === undefined ? null : tree.statOf(node);
 }
 
 function applySub(tree: DataTree, hdr: TxnHeader, txn: SubTxn): TxnResult {

@@ -2,9 +2,10 @@
 // started from a zoo.cfg written the same way into a fresh temp dir, each in its own process group,
 // ready only when `ruok` says imok, `srvr` names a Mode and a real session can be opened and closed.
 // Their output goes to <tmp>/server.log, quoted in start-up errors; TSZK_KEEP_TMP=1 keeps the temp
-// dir after stop(). TSZK_TARGETS=reference (or tszk) narrows which targets describeEachTarget runs.
+// dir after stop(). TSZK_TARGETS=reference (or tszk) narrows which targets describeEachTarget runs;
+// TSZK_MAIN points the tszk target at another build than <repo>/dist/cli/main.js.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -42,7 +43,8 @@ export interface StartServerOptions {
 }
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const TSZK_MAIN = join(REPO_ROOT, 'dist', 'cli', 'main.js');
+/** The built tszk entry point; TSZK_MAIN=/path/to/main.js runs a build from elsewhere. */
+export const TSZK_MAIN = process.env['TSZK_MAIN'] ?? join(REPO_ROOT, 'dist', 'cli', 'main.js');
 const HOST = '127.0.0.1';
 const STOP_GRACE_MS = 10_000;
 const START_ATTEMPTS = 3;
@@ -51,6 +53,9 @@ const START_ATTEMPTS = 3;
 // zkcli.ts). They run detached, so nothing else ends them: they are killed when this process exits
 // or is told to stop, even if an afterAll never ran.
 const liveGroups = new Set<number>();
+// Temp dirs of servers not stopped yet; removed on the same occasions.
+const liveDirs = new Set<string>();
+const keepTmp = (): boolean => process.env['TSZK_KEEP_TMP'] === '1';
 
 function killLiveGroups(): void {
   for (const pgid of liveGroups) {
@@ -61,6 +66,10 @@ function killLiveGroups(): void {
     }
   }
   liveGroups.clear();
+  if (!keepTmp()) {
+    for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  }
+  liveDirs.clear();
 }
 
 process.once('exit', killLiveGroups);
@@ -245,10 +254,12 @@ async function launch(kind: TargetKind, options: StartServerOptions, spec: (p: P
   let lastError: Error | undefined;
   for (let attempt = 1; attempt <= START_ATTEMPTS; attempt += 1) {
     const prepared = await prepare(kind, options.extraConfig ?? {});
+    liveDirs.add(prepared.dir);
     try {
       return await launchOnce(kind, prepared, spec(prepared), readyTimeoutMs);
     } catch (error) {
       await rm(prepared.dir, { recursive: true, force: true });
+      liveDirs.delete(prepared.dir);
       lastError = error as Error;
       // Someone took the port between freePort() and the bind: try another one.
       if (!(error instanceof ServerStartError && /address already in use|EADDRINUSE/i.test(error.message))) throw error;
@@ -284,7 +295,8 @@ async function launchOnce(kind: TargetKind, prepared: Prepared, launchSpec: Laun
     if (stopped) return;
     stopped = true;
     await stopGroup(child);
-    if (process.env['TSZK_KEEP_TMP'] !== '1') await rm(prepared.dir, { recursive: true, force: true });
+    if (!keepTmp()) await rm(prepared.dir, { recursive: true, force: true });
+    liveDirs.delete(prepared.dir);
   };
   try {
     await waitFor(
