@@ -1,6 +1,7 @@
 import type { JuteWriter } from '../jute/writer.js';
 import type { Id } from '../proto/data.js';
 import type { Watcher } from '../tree/watch-manager.js';
+import type { ResponseStats } from './response-stats.js';
 
 /** What the request pipeline needs of a client connection. */
 export interface ServerCnxn extends Watcher {
@@ -10,6 +11,10 @@ export interface ServerCnxn extends Watcher {
   /** Replies and notifications accumulate here and leave in one socket write per pass. */
   readonly out: JuteWriter;
   readonly closed: boolean;
+  /** For cons/stat: per-connection reply statistics, replies sent, last client xid answered. */
+  readonly responseStats: ResponseStats;
+  packetsSent: number;
+  lastCxid: number;
   /** A request of this connection has been answered (or dropped). */
   requestDone(): void;
   /** Answer the ConnectRequest: valid, or a refusal after which the connection closes. */

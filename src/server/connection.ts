@@ -15,6 +15,7 @@ import { checkPassword, sessionPassword } from '../session/password.js';
 import { DecodeError } from '../util/errors.js';
 import type { ServerCnxn } from './cnxn.js';
 import { decodeRequest } from './decode-request.js';
+import { ResponseStats } from './response-stats.js';
 import type { ZkServer } from './zk-server.js';
 
 /** What a connection needs from the listener that accepted it. */
@@ -55,7 +56,8 @@ export class ClientConnection implements ServerCnxn {
   sessionTimeoutMs = 0;
   packetsReceived = 0;
   packetsSent = 0;
-  lastCxid = 0;
+  lastCxid = -1;
+  readonly responseStats = new ResponseStats();
   private state: State = 'handshake';
   private outstanding = 0;
   private readonly splitter: FrameSplitter;
@@ -88,6 +90,11 @@ export class ClientConnection implements ServerCnxn {
 
   get outstandingRequests(): number {
     return this.outstanding;
+  }
+
+  /** As ZooKeeper's cons shows it: 1 while reading, 4 while replies wait to be written. */
+  get interestOps(): number {
+    return (this.canConsume() ? 1 : 0) | (this.socket.writableLength > 0 ? 4 : 0);
   }
 
   private onData(chunk: Buffer): void {
@@ -142,6 +149,7 @@ export class ClientConnection implements ServerCnxn {
   private handleConnect(): void {
     const req = readConnectRequest(this.reader);
     const server = this.host.server;
+    this.packetsReceived++;
     this.readOnlyPresent = req.readOnlyPresent;
     if (req.lastZxidSeen > server.lastProcessedZxid) {
       this.log.info(
@@ -153,6 +161,7 @@ export class ClientConnection implements ServerCnxn {
     this.sessionTimeoutMs = Math.min(Math.max(req.timeOut, this.host.minSessionTimeoutMs), this.host.maxSessionTimeoutMs);
     if (req.sessionId === 0n) {
       this.state = 'connecting';
+      this.outstanding++;
       server.createSession(this, this.sessionTimeoutMs);
       return;
     }
@@ -200,7 +209,6 @@ export class ClientConnection implements ServerCnxn {
     const hdr = readRequestHeader(this.reader);
     const server = this.host.server;
     this.packetsReceived++;
-    this.lastCxid = hdr.xid;
     if (hdr.type === OpCode.auth) {
       this.handleAuth(hdr.xid);
       return;
@@ -247,6 +255,7 @@ export class ClientConnection implements ServerCnxn {
   }
 
   private replyHeaderOnly(xid: number, zxid: bigint, err: number): void {
+    this.packetsSent++;
     const w = this.out;
     w.startFrame();
     writeReplyHeader(w, { xid, zxid, err });
@@ -270,7 +279,6 @@ export class ClientConnection implements ServerCnxn {
 
   flush(): void {
     if (this.out.pos === 0 || this.state === 'closed') return;
-    this.packetsSent++;
     this.socket.write(this.out.toBuffer());
     if (this.out.buf.length > MAX_IDLE_OUT_BYTES) this.out = new JuteWriter(INITIAL_OUT_BYTES);
     else this.out.reset();

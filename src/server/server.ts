@@ -39,6 +39,7 @@ export class StandaloneServer implements RunningServer, ConnectionHost, ServerVi
   private reapTimer: NodeJS.Timeout | null = null;
   private port = 0;
   private readonly persister: TxnPersister;
+  readonly clock: Clock;
 
   constructor(
     readonly config: Config,
@@ -46,6 +47,7 @@ export class StandaloneServer implements RunningServer, ConnectionHost, ServerVi
     opts: StartOptions = {},
   ) {
     const clock = opts.clock ?? systemClock;
+    this.clock = clock;
     this.persister = opts.persister ?? new MemoryPersister();
     this.server = new ZkServer(
       {

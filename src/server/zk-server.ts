@@ -32,6 +32,8 @@ export interface ZkServerOptions {
 /** One request in the pipeline, from arrival until its reply is written. */
 interface PendingRequest {
   cnxn: ServerCnxn | null;
+  /** The request's opcode (for a write, before prep turned it into a txn type). */
+  type: number;
   sessionId: bigint;
   cxid: number;
   read: ReadRequest | null;
@@ -103,7 +105,7 @@ export class ZkServer {
   submitRead(cnxn: ServerCnxn, cxid: number, req: ReadRequest): void {
     this.stats.packetsReceived++;
     this.queue.push({
-      cnxn, sessionId: cnxn.sessionId, cxid, read: req, txn: null, authInfo: cnxn.authInfo, arrivedMs: this.clock.elapsedMs(),
+      cnxn, type: req.type, sessionId: cnxn.sessionId, cxid, read: req, txn: null, authInfo: cnxn.authInfo, arrivedMs: this.clock.elapsedMs(),
     });
     this.schedule();
   }
@@ -117,7 +119,8 @@ export class ZkServer {
     if (body.type === OpCode.closeSession) this.sessions.setClosing(sessionId);
     const txn: TxnEntry = { hdr: { clientId: sessionId, cxid, zxid, time: timeMs, type: body.type }, body, digest: null };
     this.persister.append(txn);
-    this.queue.push({ cnxn, sessionId, cxid, read: null, txn, authInfo, arrivedMs: this.clock.elapsedMs() });
+    const type = req.type === OpCode.error ? req.originalType : req.type;
+    this.queue.push({ cnxn, type, sessionId, cxid, read: null, txn, authInfo, arrivedMs: this.clock.elapsedMs() });
     this.schedule();
   }
 
@@ -192,8 +195,7 @@ export class ZkServer {
     if (txn.body.type === OpCode.createSession) {
       this.cnxnBySession.set(req.sessionId, cnxn);
       cnxn.finishSessionInit(true);
-      cnxn.requestDone();
-      this.dirty.add(cnxn);
+      this.answered(req, cnxn);
       return;
     }
     const w = cnxn.out;
@@ -243,8 +245,12 @@ export class ZkServer {
   }
 
   private answered(req: PendingRequest, cnxn: ServerCnxn): void {
+    const now = this.clock.elapsedMs();
     this.stats.packetsSent++;
-    this.stats.recordLatency(this.clock.elapsedMs() - req.arrivedMs);
+    this.stats.recordLatency(now - req.arrivedMs);
+    cnxn.packetsSent++;
+    if (req.cxid >= 0) cnxn.lastCxid = req.cxid;
+    cnxn.responseStats.responded(req.type, this.tree.lastProcessedZxid, req.arrivedMs, now);
     cnxn.requestDone();
     this.dirty.add(cnxn);
   }

@@ -2,6 +2,7 @@ import type { ACL, Stat } from '../proto/data.js';
 import { Err } from '../proto/error-codes.js';
 import { EventType } from '../proto/events.js';
 import { Perms } from '../proto/perms.js';
+import { nodeDigest } from './digest.js';
 import { ephemeralKind } from './ephemeral-type.js';
 import { childPath, nameOf, parentOf } from './paths.js';
 import { LIMIT_NODE, QUOTA_ROOT, QuotaPaths, STAT_NODE, StatsTrack, statPath } from './quota.js';
@@ -28,6 +29,8 @@ export class DataTree {
   readonly childWatches = new WatchManager();
   readonly quotas = new QuotaPaths();
   lastProcessedZxid = 0n;
+  /** Sum of nodeDigest over all nodes, modulo 2^64 (ZooKeeper's tree digest). */
+  private digestSum = 0n;
   /** Interned ACL lists: nodes with equal ACLs share one array (ZooKeeper's ACL cache). */
   private readonly aclCache = new Map<string, readonly ACL[]>();
 
@@ -39,6 +42,21 @@ export class DataTree {
     const config = this.addSystemNode(ZOOKEEPER_NODE, 'config', READ_ACL_UNSAFE);
     // ZooKeeper sets the config node's ACL with version -1, so its aversion reads -1.
     config.aversion = -1;
+    for (const [path, node] of this.nodes) this.digestSum += BigInt(nodeDigest(path, node));
+  }
+
+  /** The tree digest as a signed 64-bit value, as ZooKeeper writes it. */
+  get digest(): bigint {
+    return BigInt.asIntN(64, this.digestSum);
+  }
+
+  /** Take a node's contribution out before changing it; `digestAfter` puts it back. */
+  private digestBefore(path: string, node: ZNode): void {
+    this.digestSum -= BigInt(nodeDigest(path, node));
+  }
+
+  private digestAfter(path: string, node: ZNode): void {
+    this.digestSum += BigInt(nodeDigest(path, node));
   }
 
   private addSystemNode(parent: string, name: string, acl: readonly ACL[]): ZNode {
@@ -96,12 +114,15 @@ export class DataTree {
     const cversion = parentCVersion === -1 ? parent.cversion + 1 : parentCVersion;
     // Replaying a fuzzy snapshot may create a node again: never move cversion/pzxid backwards.
     if (cversion > parent.cversion) {
+      this.digestBefore(parentPath, parent);
       parent.cversion = cversion;
       parent.pzxid = zxid;
+      this.digestAfter(parentPath, parent);
     }
     const node = ZNode.create(data, this.internAcl(acl), zxid, timeMs, ephemeralOwner);
     parent.children.add(name);
     this.nodes.set(path, node);
+    this.digestAfter(path, node);
     this.trackOwner(path, ephemeralOwner);
     if (parentPath.startsWith(QUOTA_ROOT)) this.quotaNodeCreated(parentPath, name);
     this.updateQuotaUsage(path, data === null ? 0 : data.length, 1);
@@ -138,9 +159,14 @@ export class DataTree {
     if (parent === undefined) return Err.noNode;
     parent.children.delete(name);
     // Only move pzxid forward: a replayed create may already have set a higher one.
-    if (zxid > parent.pzxid) parent.pzxid = zxid;
+    if (zxid > parent.pzxid) {
+      this.digestBefore(parentPath, parent);
+      parent.pzxid = zxid;
+      this.digestAfter(parentPath, parent);
+    }
     const node = this.nodes.get(path);
     if (node === undefined) return Err.noNode;
+    this.digestBefore(path, node);
     this.nodes.delete(path);
     this.untrackOwner(path, node.ephemeralOwner);
     if (parentPath.startsWith(ZOOKEEPER_NODE) && name === LIMIT_NODE) {
@@ -157,10 +183,12 @@ export class DataTree {
     const node = this.get(path);
     if (node === undefined) return Err.noNode;
     const before = node.data === null ? 0 : node.data.length;
+    this.digestBefore(path, node);
     node.data = data;
     node.mtime = timeMs;
     node.mzxid = zxid;
     node.version = version;
+    this.digestAfter(path, node);
     this.updateQuotaUsage(path, (data === null ? 0 : data.length) - before, 0);
     this.dataWatches.trigger(path, EventType.nodeDataChanged);
     return Err.ok;
@@ -169,19 +197,24 @@ export class DataTree {
   setACL(path: string, acl: readonly ACL[], aversion: number): number {
     const node = this.get(path);
     if (node === undefined) return Err.noNode;
+    this.digestBefore(path, node);
     node.aversion = aversion;
     node.acl = this.internAcl(acl);
+    this.digestAfter(path, node);
     return Err.ok;
   }
 
   /** Only moves cversion forward (used when replaying a create that already happened). */
   setCversionPzxid(path: string, cversion: number, zxid: bigint): number {
-    const node = this.get(path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path);
+    const key = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+    const node = this.get(key);
     if (node === undefined) return Err.noNode;
     const next = cversion === -1 ? node.cversion + 1 : cversion;
     if (next > node.cversion) {
+      this.digestBefore(key, node);
       node.cversion = next;
       node.pzxid = zxid;
+      this.digestAfter(key, node);
     }
     return Err.ok;
   }

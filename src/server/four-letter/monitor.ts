@@ -1,0 +1,76 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import type { DataTree } from '../../tree/data-tree.js';
+import { javaDouble, round4 } from './java-format.js';
+import { FULL_VERSION, zkNodeCount } from './stat.js';
+import type { FourLetterView } from './types.js';
+
+/**
+ * `mntr`: "zk_<key>\t<value>" lines. ZooKeeper 3.8 prints about 500 (every metric it registers,
+ * most of them pipeline internals we do not have); we print the ones we can compute, in the order
+ * the 3.8 server prints them (the iteration order of its gauge map, measured standalone), and
+ * leave out the rest rather than print zeros we did not measure.
+ */
+export function monitorText(view: FourLetterView): string {
+  const { server } = view;
+  const stats = server.stats;
+  const tree = server.tree;
+  const fds = fileDescriptorCounts();
+  const lines: [string, string][] = [
+    ['version', FULL_VERSION],
+    ['server_state', view.mode()],
+    ['ephemerals_count', String(ephemeralsCount(tree))],
+    ['num_alive_connections', String(view.connections.size)],
+    ['avg_latency', javaDouble(round4(stats.latencyAvg))],
+    ['outstanding_requests', String(server.outstanding)],
+    ['znode_count', String(zkNodeCount(tree))],
+    ['global_sessions', String(server.sessions.size)],
+    ['packets_sent', String(stats.packetsSent)],
+    ['packets_received', String(stats.packetsReceived)],
+    ['watch_count', String(tree.dataWatches.summary().watches + tree.childWatches.summary().watches)],
+    ['min_latency', String(Math.round(stats.latencyMin))],
+  ];
+  if (fds !== null) lines.push(['max_file_descriptor_count', String(fds.max)]);
+  lines.push(['approximate_data_size', String(approximateDataSize(tree))]);
+  if (fds !== null) lines.push(['open_file_descriptor_count', String(fds.open)]);
+  // Every session is global: tszk never creates local sessions.
+  lines.push(['local_sessions', '0']);
+  lines.push(['uptime', String(Math.max(0, Date.now() - view.startedMs))]);
+  lines.push(['max_latency', String(Math.round(stats.latencyMaxMs))]);
+  return lines.map(([key, value]) => `zk_${key}\t${value}\n`).join('');
+}
+
+/** DataTree.getEphemeralsCount: ephemeral paths over all sessions. */
+export function ephemeralsCount(tree: DataTree): number {
+  let n = 0;
+  for (const paths of tree.ephemerals.values()) n += paths.size;
+  return n;
+}
+
+/**
+ * DataTree.approximateDataSize: path length plus data length of every entry of ZooKeeper's node
+ * map, which holds the root under "" as well as "/". One pass over the tree; ZooKeeper keeps a
+ * running total instead, which is worth doing if mntr is scraped often on a very large tree.
+ */
+export function approximateDataSize(tree: DataTree): number {
+  let size = 0;
+  for (const [path, node] of tree.nodes) size += path.length + (node.data === null ? 0 : node.data.length);
+  const root = tree.get('/');
+  return size + (root?.data?.length ?? 0);
+}
+
+/**
+ * Open descriptors and the soft limit, from /proc as the JVM's UnixOperatingSystemMXBean reads
+ * them; null where there is no /proc (or no finite limit), and mntr then leaves both lines out.
+ */
+function fileDescriptorCounts(): { open: number; max: number } | null {
+  try {
+    // Listing the directory opens one descriptor of its own, which is not the server's.
+    const open = readdirSync('/proc/self/fd').length - 1;
+    const limits = readFileSync('/proc/self/limits', 'latin1');
+    const match = /^Max open files\s+(\d+)/m.exec(limits);
+    if (match?.[1] === undefined) return null;
+    return { open, max: Number(match[1]) };
+  } catch {
+    return null;
+  }
+}
