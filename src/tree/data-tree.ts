@@ -34,7 +34,8 @@ export class DataTree {
   /** Interned ACL lists: nodes with equal ACLs share one array (ZooKeeper's ACL cache). */
   private readonly aclCache = new Map<string, readonly ACL[]>();
 
-  constructor(readonly extendedTypesEnabled = false) {
+  constructor(readonly extendedTypesEnabled = false, empty = false) {
+    if (empty) return;
     const root = ZNode.create(Buffer.alloc(0), OPEN_ACL_UNSAFE, 0n, 0, 0n);
     this.nodes.set('/', root);
     this.addSystemNode('/', 'zookeeper', OPEN_ACL_UNSAFE);
@@ -43,6 +44,34 @@ export class DataTree {
     // ZooKeeper sets the config node's ACL with version -1, so its aversion reads -1.
     config.aversion = -1;
     for (const [path, node] of this.nodes) this.digestSum += BigInt(nodeDigest(path, node));
+  }
+
+  /**
+   * A tree loaded from a snapshot: nodes in pre-order (every parent before its children, the
+   * root first), as ZooKeeper writes them. Children, ephemerals, containers, TTL nodes, quota
+   * paths and the digest are rebuilt here. Throws when a node's parent is missing.
+   */
+  static fromNodes(extendedTypesEnabled: boolean, nodes: Iterable<readonly [string, ZNode]>): DataTree {
+    const tree = new DataTree(extendedTypesEnabled, true);
+    for (const [rawPath, node] of nodes) {
+      const path = rawPath === '' ? '/' : rawPath;
+      node.acl = tree.internAcl(node.acl);
+      if (path !== '/') {
+        const parent = tree.get(parentOf(path));
+        if (parent === undefined) throw new Error(`snapshot node ${path} has no parent`);
+        parent.children.add(nameOf(path));
+        tree.trackOwner(path, node.ephemeralOwner);
+      }
+      tree.nodes.set(path, node);
+      tree.digestAfter(path, node);
+      if (path.startsWith(QUOTA_ROOT) && nameOf(path) === LIMIT_NODE) {
+        tree.quotas.add(parentOf(path).substring(QUOTA_ROOT.length));
+      }
+    }
+    if (!tree.nodes.has('/')) throw new Error('snapshot has no root node');
+    // As ZooKeeper does on load: recount the usage of every quota'd subtree.
+    for (const quotaPath of tree.quotas.all()) tree.recountQuota(quotaPath);
+    return tree;
   }
 
   /** The tree digest as a signed 64-bit value, as ZooKeeper writes it. */

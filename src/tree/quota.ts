@@ -73,6 +73,10 @@ export class QuotaPaths {
     return this.paths.size;
   }
 
+  all(): IterableIterator<string> {
+    return this.paths.values();
+  }
+
   /** The longest path with a quota that is `path` or an ancestor of it (by whole components). */
   maxPrefix(path: string): string | null {
     if (this.paths.size === 0) return null;
