@@ -38,30 +38,44 @@ export const digestProvider: AuthProvider = {
   userName: (id) => id.split(':')[0] ?? '',
 };
 
-/** Address bytes of an IPv4 or IPv6 literal, or null. */
-function addressBytes(addr: string): Uint8Array | null {
-  const kind = isIP(addr);
-  if (kind === 4) return Uint8Array.from(addr.split('.').map((p) => Number(p)));
-  if (kind !== 6) return null;
-  const [head = '', tail] = addr.split('::');
-  const groups = (s: string | undefined): number[] => (s ? s.split(':').flatMap(parseGroup) : []);
-  const h = groups(head);
-  const t = groups(tail);
-  const all = tail === undefined ? h : [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
-  const out = new Uint8Array(16);
-  all.forEach((g, i) => {
-    out[i * 2] = g >> 8;
-    out[i * 2 + 1] = g & 0xff;
-  });
+/** Java's Integer.parseInt: optional sign, decimal digits, within int range; else null. */
+function javaParseInt(text: string): number | null {
+  if (!/^[+-]?\d+$/.test(text)) return null;
+  const n = Number(text);
+  return n >= -0x8000_0000 && n <= 0x7fff_ffff ? n : null;
+}
+
+/** ZooKeeper's ip scheme understands IPv4 only ("a.b.c.d", each part 0-255). */
+function ipv4Bytes(addr: string): Uint8Array | null {
+  const parts = addr.split('.');
+  if (parts.length !== 4) return null;
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    const v = javaParseInt(parts[i] ?? '');
+    if (v === null || v < 0 || v > 255) return null;
+    out[i] = v;
+  }
   return out;
 }
 
-function parseGroup(g: string): number[] {
-  if (g.includes('.')) {
-    const v4 = g.split('.').map(Number);
-    return [((v4[0] ?? 0) << 8) | (v4[1] ?? 0), ((v4[2] ?? 0) << 8) | (v4[3] ?? 0)];
+/** "addr" or "addr/bits": the address bytes and the prefix length, or null when invalid. */
+function ipExpression(expr: string): { bytes: Uint8Array; bits: number } | null {
+  const slash = expr.indexOf('/');
+  const bytes = ipv4Bytes(slash === -1 ? expr : expr.substring(0, slash));
+  if (bytes === null) return null;
+  if (slash === -1) return { bytes, bits: 32 };
+  const bits = javaParseInt(expr.substring(slash + 1));
+  if (bits === null || bits < 0 || bits > 32) return null;
+  return { bytes, bits };
+}
+
+function maskedEqual(a: Uint8Array, b: Uint8Array, bits: number): boolean {
+  for (let i = 0; i < a.length; i++) {
+    const maskBits = Math.max(0, Math.min(8, bits - i * 8));
+    const mask = maskBits === 0 ? 0 : (0xff << (8 - maskBits)) & 0xff;
+    if (((a[i] ?? 0) & mask) !== ((b[i] ?? 0) & mask)) return false;
   }
-  return [Number.parseInt(g, 16)];
+  return true;
 }
 
 /** Strip an IPv4-mapped IPv6 prefix so "::ffff:127.0.0.1" matches an ACL for "127.0.0.1". */
@@ -72,28 +86,11 @@ export function normalizeRemoteAddress(addr: string): string {
 export const ipProvider: AuthProvider = {
   scheme: 'ip',
   isAuthenticated: false,
-  isValid: (id) => {
-    const [addr = '', bits, extra] = id.split('/');
-    if (extra !== undefined) return false;
-    const bytes = addressBytes(addr);
-    if (bytes === null) return false;
-    if (bits === undefined) return true;
-    const n = Number(bits);
-    return /^\d+$/.test(bits) && n >= 0 && n <= bytes.length * 8;
-  },
+  isValid: (id) => ipExpression(id) !== null,
   matches: (authId, aclId) => {
-    const [aclAddr = '', bitsText] = aclId.split('/');
-    const want = addressBytes(aclAddr);
-    const have = addressBytes(authId);
-    if (want === null || have === null || want.length !== have.length) return false;
-    const bits = bitsText === undefined ? want.length * 8 : Number(bitsText);
-    if (!Number.isInteger(bits) || bits < 0 || bits > want.length * 8) return false;
-    for (let i = 0; i < want.length; i++) {
-      const maskBits = Math.max(0, Math.min(8, bits - i * 8));
-      const mask = maskBits === 0 ? 0 : (0xff << (8 - maskBits)) & 0xff;
-      if (((want[i] ?? 0) & mask) !== ((have[i] ?? 0) & mask)) return false;
-    }
-    return true;
+    const acl = ipExpression(aclId);
+    const remote = ipv4Bytes(authId);
+    return acl !== null && remote !== null && maskedEqual(acl.bytes, remote, acl.bits);
   },
   userName: (id) => id,
 };

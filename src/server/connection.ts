@@ -166,6 +166,9 @@ export class ClientConnection implements ServerCnxn {
       return;
     }
     this.sessionId = req.sessionId;
+    // Like ZooKeeper, drop the session's current connection before checking the password.
+    const previous = server.cnxnBySession.get(req.sessionId);
+    if (previous !== undefined && previous !== this) previous.closeAfterFlush('session reconnected elsewhere');
     const session = server.sessions.get(req.sessionId);
     const valid = checkPassword(req.sessionId, req.passwd) && session !== undefined && server.touch(req.sessionId);
     if (!valid) {
@@ -176,8 +179,6 @@ export class ClientConnection implements ServerCnxn {
     }
     session.timeoutMs = this.sessionTimeoutMs;
     server.touch(req.sessionId);
-    const previous = server.cnxnBySession.get(req.sessionId);
-    if (previous !== undefined && previous !== this) previous.closeAfterFlush('session reconnected elsewhere');
     server.cnxnBySession.set(req.sessionId, this);
     this.finishSessionInit(true);
     this.flush();
@@ -214,9 +215,14 @@ export class ClientConnection implements ServerCnxn {
       return;
     }
     if (hdr.type === OpCode.sasl) {
-      // No SASL provider is configured: refuse like an unknown auth scheme.
-      this.replyHeaderOnly(hdr.xid, 0n, Err.authFailed);
-      this.closeAfterFlush('SASL is not configured');
+      // No SASL server is configured; ZooKeeper then answers Ok with a null token.
+      this.packetsSent++;
+      const w = this.out;
+      w.startFrame();
+      writeReplyHeader(w, { xid: hdr.xid, zxid: 0n, err: Err.ok });
+      w.writeBuffer(null);
+      w.endFrame();
+      this.flush();
       return;
     }
     if (!server.touch(this.sessionId)) {
@@ -236,19 +242,27 @@ export class ClientConnection implements ServerCnxn {
     else server.submitWrite(this, this.sessionId, hdr.xid, decoded.req, this.authInfo);
   }
 
+  /** authInfo is a set in ZooKeeper: the same id twice counts once. */
+  private addAuthInfo(scheme: string, id: string): void {
+    if (!this.authInfo.some((a) => a.scheme === scheme && a.id === id)) this.authInfo.push({ scheme, id });
+  }
+
   private handleAuth(xid: number): void {
     const packet = readAuthPacket(this.reader);
-    if (packet.scheme === 'digest') {
-      const digest = generateDigest((packet.auth ?? Buffer.alloc(0)).toString('utf8'));
-      if (this.host.superDigest !== null && digest === this.host.superDigest) {
-        this.authInfo.push({ scheme: 'super', id: '' });
+    if (packet.scheme === 'digest' || packet.scheme === 'ip') {
+      if (packet.scheme === 'digest') {
+        const digest = generateDigest((packet.auth ?? Buffer.alloc(0)).toString('utf8'));
+        if (this.host.superDigest !== null && digest === this.host.superDigest) this.addAuthInfo('super', '');
+        this.addAuthInfo('digest', digest);
+      } else {
+        // ip authenticates as the socket's address, whatever the packet says.
+        this.addAuthInfo('ip', this.remoteAddress);
       }
-      this.authInfo.push({ scheme: 'digest', id: digest });
       this.replyHeaderOnly(xid, 0n, Err.ok);
       this.flush();
       return;
     }
-    // ip is granted from the socket, never by addauth; other schemes are not installed.
+    // Other schemes (sasl, x509, ...) are not installed.
     this.log.warn(`authentication failed for scheme ${packet.scheme}`);
     this.replyHeaderOnly(xid, 0n, Err.authFailed);
     this.closeAfterFlush('authentication failed');

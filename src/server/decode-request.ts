@@ -42,6 +42,10 @@ function decodeWrite(type: number, r: JuteReader): WriteRequest | null {
     }
     case OpCode.closeSession:
       return { type };
+    case OpCode.deleteContainer:
+      // ZooKeeper reads a client's deleteContainer packet, header and all, as the path: it is
+      // never a valid one, so the txn always fails with BadArguments.
+      return { type: OpCode.error, err: Err.badArguments, originalType: type };
     default:
       return null;
   }

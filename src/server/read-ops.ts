@@ -54,8 +54,12 @@ function maskDigests(acl: readonly ACL[]): ACL[] {
   return acl.map((a) => (a.id.scheme === 'digest' ? { perms: a.perms, id: { scheme: 'digest', id: a.id.id.replace(/:.*/s, ':x') } } : a));
 }
 
-/** What setWatches does on reconnect: fire what changed since relativeZxid, re-arm the rest. */
-function setWatches(env: ReadEnv, caller: ReadCaller, sw: SetWatches2): void {
+/**
+ * What setWatches does on reconnect: fire what changed since relativeZxid, re-arm the rest. It
+ * emits notifications, so the pipeline runs it before opening the reply frame (the events
+ * precede the reply on the wire, as in ZooKeeper).
+ */
+export function setWatches(env: ReadEnv, caller: ReadCaller, sw: SetWatches2): void {
   const { tree } = env;
   const w = caller.watcher;
   for (const path of sw.dataWatches) {
@@ -189,9 +193,13 @@ export function executeRead(env: ReadEnv, caller: ReadCaller, req: ReadRequest, 
       return Err.ok;
     case OpCode.setWatches:
     case OpCode.setWatches2:
-      setWatches(env, caller, req.record);
+      // Done by the pipeline before the reply frame: see setWatches.
       return Err.ok;
     case OpCode.addWatch:
+      // 3.8 converts the mode with an enum lookup that fails for anything but 0 and 1.
+      if (req.record.mode !== AddWatchMode.persistent && req.record.mode !== AddWatchMode.persistentRecursive) {
+        return Err.marshallingError;
+      }
       addWatch(env, caller, req.record.path, req.record.mode);
       w.writeInt(Err.ok); // ErrorResponse(0)
       return Err.ok;

@@ -15,7 +15,7 @@ import type { WriteRequest } from '../txn/write-request.js';
 import type { Clock } from './clock.js';
 import type { ServerCnxn } from './cnxn.js';
 import type { TxnPersister } from './persister.js';
-import { executeRead, type ReadEnv } from './read-ops.js';
+import { executeRead, setWatches, type ReadEnv } from './read-ops.js';
 import type { ReadRequest } from './read-request.js';
 import { writeWriteReply } from './reply.js';
 import { ServerStats } from './server-stats.js';
@@ -229,13 +229,15 @@ export class ZkServer {
       return;
     }
     const read = req.read!;
+    const caller = { watcher: cnxn, sessionId: req.sessionId, authInfo: req.authInfo };
+    if (read.type === OpCode.setWatches || read.type === OpCode.setWatches2) setWatches(this.readEnv, caller, read.record);
     const w = cnxn.out;
     w.startFrame();
     const errPos = w.pos + 12;
     const xid = read.type === OpCode.ping ? Xid.ping : req.cxid;
     writeReplyHeader(w, { xid, zxid: this.tree.lastProcessedZxid, err: 0 });
     const bodyStart = w.pos;
-    const err = executeRead(this.readEnv, { watcher: cnxn, sessionId: req.sessionId, authInfo: req.authInfo }, read, w);
+    const err = executeRead(this.readEnv, caller, read, w);
     if (err !== Err.ok) {
       w.pos = bodyStart;
       w.buf.writeInt32BE(err, errPos);

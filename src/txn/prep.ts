@@ -1,6 +1,6 @@
 import { Err } from '../proto/error-codes.js';
 import type { MultiOp } from '../proto/multi.js';
-import { OpCode } from '../proto/opcodes.js';
+import { CreateMode, OpCode } from '../proto/opcodes.js';
 import type { PrepCaller, PrepEnv } from './prep-env.js';
 import { prepCreate } from './prep-create.js';
 import { prepCheck, prepDelete, prepDeleteContainer, prepSetACL, prepSetData } from './prep-modify.js';
@@ -13,8 +13,12 @@ function prepOp(env: PrepEnv, caller: PrepCaller, op: MultiOp): SubTxn | number 
   switch (op.type) {
     case OpCode.create:
     case OpCode.create2:
-    case OpCode.createContainer:
-      return prepCreate(env, caller, op.type, { ...op.request, ttl: -1 });
+    case OpCode.createContainer: {
+      // ZooKeeper rebuilds multi creates from their flags: create2 becomes create, and the
+      // container flag (not the opcode) decides createContainer.
+      const type = op.request.flags === CreateMode.container ? OpCode.createContainer : OpCode.create;
+      return prepCreate(env, caller, type, { ...op.request, ttl: -1 });
+    }
     case OpCode.createTTL:
       return prepCreate(env, caller, op.type, op.request);
     case OpCode.delete:
