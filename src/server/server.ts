@@ -4,9 +4,13 @@ import type { Config } from '../config/config.js';
 import { systemClock, type Clock } from './clock.js';
 import { ClientConnection, type ConnectionHost } from './connection.js';
 import { fourLetterWord } from './four-letter/commands.js';
+import { purge } from '../persist/purge.js';
+import { dataDirs, restoreDatabase, type DataDirs } from '../persist/restore.js';
+import { TxnLogWriter } from '../persist/txn-log-writer.js';
 import { MemoryPersister, type TxnPersister } from './persister.js';
 import type { ServerView } from './server-view.js';
-import { ZkServer } from './zk-server.js';
+import { Snapshotter } from './snapshotter.js';
+import { ZkServer, type InitialState } from './zk-server.js';
 
 export interface RunningServer {
   readonly clientPort: number;
@@ -16,7 +20,15 @@ export interface RunningServer {
 
 export interface StartOptions {
   clock?: Clock;
-  persister?: TxnPersister;
+  /** Keep everything in memory (no txn log, no snapshots): for tests of the protocol alone. */
+  inMemory?: boolean;
+}
+
+/** The durable parts a server runs with: its txn log, snapshots and where they live. */
+interface Durability {
+  dirs: DataDirs;
+  txnLog: TxnLogWriter;
+  initial: InitialState;
 }
 
 /**
@@ -39,16 +51,19 @@ export class StandaloneServer implements RunningServer, ConnectionHost, ServerVi
   private reapTimer: NodeJS.Timeout | null = null;
   private port = 0;
   private readonly persister: TxnPersister;
+  private readonly snapshotter: Snapshotter | null = null;
+  private purgeTimer: NodeJS.Timeout | null = null;
   readonly clock: Clock;
 
   constructor(
     readonly config: Config,
     private readonly log: Logger,
     opts: StartOptions = {},
+    private readonly durability: Durability | null = null,
   ) {
     const clock = opts.clock ?? systemClock;
     this.clock = clock;
-    this.persister = opts.persister ?? new MemoryPersister();
+    this.persister = durability?.txnLog ?? new MemoryPersister();
     this.server = new ZkServer(
       {
         tickTimeMs: config.tickTimeMs,
@@ -61,7 +76,19 @@ export class StandaloneServer implements RunningServer, ConnectionHost, ServerVi
       this.persister,
       clock,
       log.child({ component: 'pipeline' }),
+      durability?.initial,
     );
+    if (durability !== null) {
+      const snapshotter = new Snapshotter(
+        this.server,
+        durability.txnLog,
+        durability.dirs.snapDir,
+        { snapCount: config.snapCount, fsync: config.forceSync },
+        log.child({ component: 'snapshot' }),
+      );
+      this.snapshotter = snapshotter;
+      this.server.onTxnCommitted = () => snapshotter.txnCommitted();
+    }
     this.maxFrameBytes = config.juteMaxBufferBytes;
     this.minSessionTimeoutMs = config.minSessionTimeoutMs;
     this.maxSessionTimeoutMs = config.maxSessionTimeoutMs;
@@ -91,6 +118,10 @@ export class StandaloneServer implements RunningServer, ConnectionHost, ServerVi
     this.port = typeof address === 'object' && address !== null ? address.port : this.config.clientPort;
     this.scheduleExpiry();
     this.reapTimer = setInterval(() => this.server.reapContainers(), this.config.containerCheckIntervalMs);
+    const purgeHours = this.config.autopurgePurgeIntervalHours;
+    if (this.durability !== null && purgeHours > 0) {
+      this.purgeTimer = setInterval(() => void this.purgeNow(), purgeHours * 3_600_000);
+    }
     this.log.info({ clientPort: this.port }, 'serving clients');
   }
 
@@ -132,18 +163,64 @@ export class StandaloneServer implements RunningServer, ConnectionHost, ServerVi
     return fourLetterWord(this, word, cnxn);
   }
 
+  /** autopurge: keep snapRetainCount snapshots and the logs they need. */
+  private async purgeNow(): Promise<void> {
+    if (this.durability === null) return;
+    const { snapDir, logDir } = this.durability.dirs;
+    try {
+      const removed = await purge(snapDir, logDir, this.config.autopurgeSnapRetainCount);
+      this.log.info({ snapshots: removed.removedSnapshots.length, logs: removed.removedLogs.length }, 'purged old snapshots and logs');
+    } catch (err) {
+      this.log.error({ err }, 'purge failed');
+    }
+  }
+
+  /** A snapshot at start when the log had txns to replay, so the next start replays less. */
+  async snapshotAfterRestore(replayedTxns: number, hadSnapshot: boolean): Promise<void> {
+    if (this.snapshotter === null || (replayedTxns === 0 && hadSnapshot)) return;
+    this.durability?.txnLog.rollLog();
+    await this.snapshotter.take();
+  }
+
   async close(): Promise<void> {
     if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
     if (this.reapTimer !== null) clearInterval(this.reapTimer);
+    if (this.purgeTimer !== null) clearInterval(this.purgeTimer);
     const closed = new Promise<void>((resolve) => this.listener.close(() => resolve()));
     for (const cnxn of this.connections) cnxn.destroy();
     await closed;
+    await this.snapshotter?.idle();
     await this.persister.close();
   }
 }
 
 export async function startServer(config: Config, logger: Logger, opts: StartOptions = {}): Promise<RunningServer> {
-  const server = new StandaloneServer(config, logger, opts);
+  if (opts.inMemory === true) {
+    const server = new StandaloneServer(config, logger, opts);
+    await server.listen();
+    return server;
+  }
+  const dirs = dataDirs(config.dataDir, config.dataLogDir);
+  const startedMs = performance.now();
+  const restored = await restoreDatabase(dirs, { extendedTypesEnabled: config.extendedTypesEnabled, log: logger });
+  logger.info(
+    {
+      snapshotZxid: restored.snapshotZxid === null ? null : `0x${restored.snapshotZxid.toString(16)}`,
+      replayedTxns: restored.replayedTxns,
+      lastZxid: `0x${restored.lastZxid.toString(16)}`,
+      nodes: restored.tree.nodeCount,
+      sessions: restored.sessions.size,
+      ms: Math.round(performance.now() - startedMs),
+    },
+    'database restored',
+  );
+  const txnLog = await TxnLogWriter.open(dirs.logDir, {
+    preAllocSizeBytes: config.preAllocSizeKb * 1024,
+    forceSync: config.forceSync,
+    txnLogSizeLimitBytes: config.txnLogSizeLimitKb > 0 ? config.txnLogSizeLimitKb * 1024 : undefined,
+  });
+  const server = new StandaloneServer(config, logger, opts, { dirs, txnLog, initial: restored });
+  await server.snapshotAfterRestore(restored.replayedTxns, restored.snapshotZxid !== null);
   await server.listen();
   return server;
 }

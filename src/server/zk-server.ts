@@ -20,6 +20,14 @@ import type { ReadRequest } from './read-request.js';
 import { writeWriteReply } from './reply.js';
 import { ServerStats } from './server-stats.js';
 
+/** A database loaded from disk (src/persist/restore.ts). */
+export interface InitialState {
+  tree: DataTree;
+  /** Open sessions: id -> timeout ms. They get a full timeout from now to reconnect. */
+  sessions: ReadonlyMap<bigint, number>;
+  lastZxid: bigint;
+}
+
 export interface ZkServerOptions {
   tickTimeMs: number;
   serverId: number;
@@ -68,6 +76,8 @@ export class ZkServer {
   private readonly dirty = new Set<ServerCnxn>();
   private readonly prepEnv: PrepEnv;
   private readonly readEnv: ReadEnv;
+  /** Called after each txn is applied (the snapshot policy counts them). */
+  onTxnCommitted: (() => void) | null = null;
   private readonly runPass = (): void => this.pass();
   private readonly onFlushed = (err: Error | null): void => this.flushed(err);
 
@@ -76,10 +86,16 @@ export class ZkServer {
     private readonly persister: TxnPersister,
     private readonly clock: Clock,
     private readonly log: Logger,
+    initial?: InitialState,
   ) {
-    this.tree = new DataTree(opts.extendedTypesEnabled);
+    this.tree = initial?.tree ?? new DataTree(opts.extendedTypesEnabled);
     this.overlay = new ChangeOverlay(this.tree);
     this.sessions = new SessionTracker(opts.tickTimeMs, opts.serverId, clock.wallMs(), clock.elapsedMs());
+    if (initial !== undefined) {
+      this.lastZxid = initial.lastZxid;
+      this.durableZxid = initial.lastZxid;
+      for (const [id, timeoutMs] of initial.sessions) this.sessions.add(id, timeoutMs, clock.elapsedMs());
+    }
     const sessions = this.sessions;
     this.prepEnv = {
       tree: this.tree,
@@ -187,6 +203,7 @@ export class ZkServer {
     const result = applyTxn(this.tree, txn.hdr, txn.body);
     this.overlay.applied(txn.hdr.zxid);
     if (txn.body.type === OpCode.closeSession) this.sessionClosed(req);
+    this.onTxnCommitted?.();
     const cnxn = req.cnxn;
     if (cnxn === null || cnxn.closed) {
       cnxn?.requestDone();
@@ -270,6 +287,13 @@ export class ZkServer {
     for (const path of reapCandidates(this.tree, this.clock.wallMs())) {
       this.submitWrite(null, 0n, 0, { type: OpCode.deleteContainer, path }, []);
     }
+  }
+
+  /** Open sessions as (id, timeout ms), for a snapshot. */
+  sessionTimeouts(): Array<[bigint, number]> {
+    const out: Array<[bigint, number]> = [];
+    for (const session of this.sessions.all()) out.push([session.id, session.timeoutMs]);
+    return out;
   }
 
   /** ms until the next expiry bucket is due. */
