@@ -93,6 +93,36 @@ function decodeRead(type: number, r: JuteReader): ReadRequest | null {
   }
 }
 
+/**
+ * A path sent as a null string (length -1). ZooKeeper's Java code then fails in different ways
+ * per opcode: validatePath refuses it (BadArguments) for setData, setACL and check; most other
+ * handlers hit a NullPointerException, which answers MarshallingError. Writes still use a zxid.
+ */
+function nullPathResult(type: number, r: JuteReader): DecodedRequest | null {
+  if (r.remaining < 4 || r.buf.readInt32BE(r.pos) !== -1) return null;
+  switch (type) {
+    case OpCode.setData:
+    case OpCode.setACL:
+    case OpCode.check:
+      return { kind: 'write', req: { type: OpCode.error, err: Err.badArguments, originalType: type } };
+    case OpCode.create:
+    case OpCode.create2:
+    case OpCode.createContainer:
+    case OpCode.createTTL:
+    case OpCode.delete:
+      return { kind: 'write', req: { type: OpCode.error, err: Err.marshallingError, originalType: type } };
+    case OpCode.exists:
+    case OpCode.getData:
+    case OpCode.getChildren:
+    case OpCode.getChildren2:
+    case OpCode.getACL:
+    case OpCode.getAllChildrenNumber:
+      return { kind: 'read', req: { type: OpCode.error, err: Err.marshallingError } };
+    default:
+      return null;
+  }
+}
+
 const WRITE_TYPES: ReadonlySet<number> = new Set([
   OpCode.create, OpCode.create2, OpCode.createContainer, OpCode.createTTL, OpCode.delete, OpCode.setData,
   OpCode.setACL, OpCode.check, OpCode.reconfig, OpCode.multi, OpCode.closeSession,
@@ -103,6 +133,8 @@ const WRITE_TYPES: ReadonlySet<number> = new Set([
  * ZooKeeper: a write becomes an ErrorTxn and a read an error reply, both MarshallingError.
  */
 export function decodeRequest(type: number, r: JuteReader): DecodedRequest {
+  const nullPath = nullPathResult(type, r);
+  if (nullPath !== null) return nullPath;
   try {
     const write = decodeWrite(type, r);
     if (write !== null) return { kind: 'write', req: write };

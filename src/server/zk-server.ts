@@ -263,6 +263,13 @@ export class ZkServer {
     this.answered(req, cnxn);
   }
 
+  /**
+   * Past this many buffered reply bytes a connection is flushed in the middle of a pass, so its
+   * socket's limits (stop reading, then close a client that does not read) apply before one pass
+   * can queue gigabytes for it.
+   */
+  private static readonly EARLY_FLUSH_BYTES = 1024 * 1024;
+
   private answered(req: PendingRequest, cnxn: ServerCnxn): void {
     const now = this.clock.elapsedMs();
     this.stats.packetsSent++;
@@ -271,7 +278,8 @@ export class ZkServer {
     if (req.cxid >= 0) cnxn.lastCxid = req.cxid;
     cnxn.responseStats.responded(req.type, this.tree.lastProcessedZxid, req.arrivedMs, now);
     cnxn.requestDone();
-    this.dirty.add(cnxn);
+    if (cnxn.out.pos > ZkServer.EARLY_FLUSH_BYTES) cnxn.flush();
+    else this.dirty.add(cnxn);
   }
 
   /** Close sessions whose time ran out; runs every tick. */
