@@ -4,7 +4,9 @@ import { generateDigest, normalizeRemoteAddress } from '../auth/providers.js';
 import { FrameSplitter } from '../jute/framing.js';
 import { JuteReader } from '../jute/reader.js';
 import { JuteWriter } from '../jute/writer.js';
-import type { Id } from '../proto/data.js';
+import { aclAllows } from '../auth/acl-check.js';
+import type { ACL, Id } from '../proto/data.js';
+import { Perms } from '../proto/perms.js';
 import { Err } from '../proto/error-codes.js';
 import { KeeperState } from '../proto/events.js';
 import { OpCode, Xid } from '../proto/opcodes.js';
@@ -26,6 +28,7 @@ export interface ConnectionHost {
   readonly maxSessionTimeoutMs: number;
   /** Requests a connection may have in the pipeline before it stops reading its socket. */
   readonly maxOutstanding: number;
+  readonly skipACL: boolean;
   /** "super:<digest>" or null. */
   readonly superDigest: string | null;
   /** The reply to a four-letter word, or null when `word` is not one. */
@@ -276,8 +279,9 @@ export class ClientConnection implements ServerCnxn {
     w.endFrame();
   }
 
-  notifyWatch(eventType: number, path: string): void {
+  notifyWatch(eventType: number, path: string, acl?: readonly ACL[]): void {
     if (this.state === 'closed') return;
+    if (acl !== undefined && !aclAllows(acl, Perms.read, this.authInfo, this.host.skipACL)) return;
     const w = this.out;
     w.startFrame();
     writeReplyHeader(w, { xid: Xid.notification, zxid: -1n, err: 0 });

@@ -42,6 +42,7 @@ export class StandaloneServer implements RunningServer, ConnectionHost, ServerVi
   readonly maxSessionTimeoutMs: number;
   readonly maxOutstanding: number;
   readonly superDigest: string | null;
+  readonly skipACL: boolean;
   readonly startedMs = Date.now();
   readonly connections = new Set<ClientConnection>();
   private readonly perAddress = new Map<string, number>();
@@ -94,6 +95,7 @@ export class StandaloneServer implements RunningServer, ConnectionHost, ServerVi
     this.maxSessionTimeoutMs = config.maxSessionTimeoutMs;
     this.maxOutstanding = Math.max(1, config.globalOutstandingLimit);
     this.superDigest = config.superDigest;
+    this.skipACL = config.skipACL;
     this.listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
   }
 

@@ -155,8 +155,8 @@ export class DataTree {
     this.trackOwner(path, ephemeralOwner);
     if (parentPath.startsWith(QUOTA_ROOT)) this.quotaNodeCreated(parentPath, name);
     this.updateQuotaUsage(path, data === null ? 0 : data.length, 1);
-    this.dataWatches.trigger(path, EventType.nodeCreated);
-    this.childWatches.trigger(parentPath === '' ? '/' : parentPath, EventType.nodeChildrenChanged);
+    this.dataWatches.trigger(path, EventType.nodeCreated, node.acl);
+    this.childWatches.trigger(parentPath === '' ? '/' : parentPath, EventType.nodeChildrenChanged, parent.acl);
     return Err.ok;
   }
 
@@ -202,9 +202,9 @@ export class DataTree {
       this.quotas.delete(parentPath.substring(QUOTA_ROOT.length));
     }
     this.updateQuotaUsage(path, node.data === null ? 0 : -node.data.length, -1);
-    const notified = this.dataWatches.trigger(path, EventType.nodeDeleted);
-    this.childWatches.trigger(path, EventType.nodeDeleted, notified);
-    this.childWatches.trigger(parentPath === '' ? '/' : parentPath, EventType.nodeChildrenChanged);
+    const notified = this.dataWatches.trigger(path, EventType.nodeDeleted, node.acl);
+    this.childWatches.trigger(path, EventType.nodeDeleted, node.acl, notified);
+    this.childWatches.trigger(parentPath === '' ? '/' : parentPath, EventType.nodeChildrenChanged, parent.acl);
     return Err.ok;
   }
 
@@ -219,7 +219,7 @@ export class DataTree {
     node.version = version;
     this.digestAfter(path, node);
     this.updateQuotaUsage(path, (data === null ? 0 : data.length) - before, 0);
-    this.dataWatches.trigger(path, EventType.nodeDataChanged);
+    this.dataWatches.trigger(path, EventType.nodeDataChanged, node.acl);
     return Err.ok;
   }
 
@@ -264,7 +264,8 @@ export class DataTree {
     if (paths !== undefined) {
       for (const path of paths) {
         owned?.delete(path);
-        if (this.nodes.has(path)) this.deleteNode(path, zxid);
+        // Even for a node already gone: deleteNode still moves the parent's pzxid, as in ZooKeeper.
+        this.deleteNode(path, zxid);
       }
     }
     if (owned === undefined) return;

@@ -1,10 +1,16 @@
+import type { ACL } from '../proto/data.js';
 import { parentOf } from './paths.js';
 import { EventType } from '../proto/events.js';
 
 /** Whoever registered a watch: in the server, a client connection. */
 export interface Watcher {
-  /** Called synchronously while the tree applies a txn; must only queue the event. */
-  notifyWatch(eventType: number, path: string): void;
+  /**
+   * Called synchronously while the tree applies a txn; must only queue the event. `acl` is that
+   * of the node the event is about (the parent's for NodeChildrenChanged): a watcher without READ
+   * on it must drop the event (ZooKeeper's fix for CVE-2024-23944). Absent for events that are not
+   * filtered (setWatches on reconnect).
+   */
+  notifyWatch(eventType: number, path: string, acl?: readonly ACL[]): void;
 }
 
 /** Per (watcher, path), one mode; registering again replaces it, as in ZooKeeper 3.8. */
@@ -49,7 +55,7 @@ export class WatchManager {
    * Fire `eventType` at `path`. Watchers in `suppress` are not notified (they already were by the
    * other table). Returns the watchers notified or suppressed, for the caller's next table.
    */
-  trigger(path: string, eventType: number, suppress?: ReadonlySet<Watcher>): Set<Watcher> | undefined {
+  trigger(path: string, eventType: number, acl: readonly ACL[], suppress?: ReadonlySet<Watcher>): Set<Watcher> | undefined {
     let fired: Set<Watcher> | undefined;
     const leaf = this.byPath.get(path);
     if (leaf !== undefined) {
@@ -76,7 +82,7 @@ export class WatchManager {
     }
     if (fired === undefined) return undefined;
     for (const watcher of fired) {
-      if (suppress === undefined || !suppress.has(watcher)) watcher.notifyWatch(eventType, path);
+      if (suppress === undefined || !suppress.has(watcher)) watcher.notifyWatch(eventType, path, acl);
     }
     return fired;
   }

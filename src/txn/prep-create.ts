@@ -42,7 +42,8 @@ export function prepCreate(env: PrepEnv, caller: PrepCaller, type: number, args:
   if (isTtl(flags) && !env.extendedTypesEnabled) return Err.unimplemented;
   if (isTtl(flags) ? ttlOwner(ttl) === null : ttl >= 0) return Err.badArguments;
   const session = env.checkSession(caller.sessionId);
-  if (session !== Err.ok) return session;
+  // Ephemerals need a global session (checkGlobalSession): an unknown one is "expired".
+  if (session !== Err.ok) return session === Err.unknownSession && isEphemeral(flags) ? Err.sessionExpired : session;
   let path = args.path;
   const lastSlash = path.lastIndexOf('/');
   if (lastSlash === -1 || path.includes('\0')) return Err.badArguments;

@@ -91,7 +91,9 @@ export function prepSetACL(env: PrepEnv, caller: PrepCaller, path: string, acl: 
   if (!aclAllows(node.acl, Perms.admin, caller.authInfo, env.skipACL)) return Err.noAuth;
   const newVersion = nextVersion(node.aversion, version);
   if (newVersion === null) return Err.badVersion;
-  env.overlay.put(caller.zxid, path, { ...node, aversion: newVersion, acl: fixed });
+  // As in ZooKeeper, the pending record keeps the old ACL: requests prepared before this txn
+  // is applied are still checked against it.
+  env.overlay.put(caller.zxid, path, { ...node, aversion: newVersion });
   return { type: OpCode.setACL, record: { path, acl: fixed, version: newVersion } };
 }
 

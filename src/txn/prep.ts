@@ -19,8 +19,13 @@ function prepOp(env: PrepEnv, caller: PrepCaller, op: MultiOp): SubTxn | number 
       const type = op.request.flags === CreateMode.container ? OpCode.createContainer : OpCode.create;
       return prepCreate(env, caller, type, { ...op.request, ttl: -1 });
     }
-    case OpCode.createTTL:
-      return prepCreate(env, caller, op.type, op.request);
+    case OpCode.createTTL: {
+      const ttlFlags = op.request.flags === CreateMode.persistentWithTtl || op.request.flags === CreateMode.persistentSequentialWithTtl;
+      if (ttlFlags) return prepCreate(env, caller, op.type, op.request);
+      // Without TTL flags ZooKeeper rebuilds it as a plain create and drops the ttl.
+      const type = op.request.flags === CreateMode.container ? OpCode.createContainer : OpCode.create;
+      return prepCreate(env, caller, type, { ...op.request, ttl: -1 });
+    }
     case OpCode.delete:
       return prepDelete(env, caller, op.request.path, op.request.version);
     case OpCode.setData:
