@@ -4,6 +4,9 @@
  *
  *   tszk [--config <conf-dir>] {start|start-foreground|stop|status|restart|print-cmd} [config]
  *   tszk version
+ *   tszk [--config <conf-dir>] purge [config] [-n count]
+ *   tszk txnlog <file>
+ *   tszk snapshot <file> [--json]
  */
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -22,6 +25,7 @@ import {
   runStop,
   type CliContext,
 } from './daemon.js';
+import { runPurge, runSnapshot, runTxnLog } from './data-tools.js';
 
 type Command = (arg: string | undefined, ctx: CliContext) => Promise<number> | number;
 
@@ -94,6 +98,30 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
   }
   await parser
+    .command(
+      'purge [config]',
+      'delete all but the newest snapshots and the txn logs they need (like zkCleanup.sh)',
+      (y) => withConfigArg(y).option('n', { type: 'number', describe: 'snapshots to keep (at least 3; default autopurge.snapRetainCount)' }),
+      async (args) => {
+        exitCode = await guarded((arg, c) => runPurge(arg, args.n, c), args.config, ctx);
+      },
+    )
+    .command(
+      'txnlog <file>',
+      'print a txn log file, one txn per line, verifying checksums',
+      (y) => y.positional('file', { type: 'string', demandOption: true }),
+      async (args) => {
+        exitCode = await guarded(() => runTxnLog(args.file), undefined, ctx);
+      },
+    )
+    .command(
+      'snapshot <file>',
+      'print a snapshot file (nodes, sessions, digest), verifying checksums',
+      (y) => y.positional('file', { type: 'string', demandOption: true }).option('json', { type: 'boolean', default: false }),
+      async (args) => {
+        exitCode = await guarded(() => runSnapshot(args.file, args.json), undefined, ctx);
+      },
+    )
     .command('version', 'print the tszk version', {}, () => {
       const compat = `compatible with Apache ZooKeeper ${ZOOKEEPER_COMPAT_VERSION}`;
       process.stdout.write(`tszk, version ${TSZK_VERSION} (${compat})\n`);
