@@ -53,7 +53,7 @@ export const ACTED_ON_KEYS: ReadonlySet<string> = new Set([
   'skipACL', 'DigestAuthenticationProvider.superDigest', 'jute.maxbuffer', 'reconfigEnabled',
   'standaloneEnabled', 'readonlymode.enabled', 'znode.container.checkIntervalMs', 'peerType',
   'electionAlg', 'dynamicConfigFile', 'multiAddress.enabled', 'version',
-  'admin.enableServer', 'admin.serverAddress', 'admin.serverPort',
+  'admin.enableServer', 'admin.serverAddress', 'admin.serverPort', 'maxCnxns', 'txnLogSizeLimitInKb',
 ]);
 
 const JUTE_TEXT = 'expected a positive number of bytes (decimal, or hex as 0x...)';

@@ -143,6 +143,11 @@ export class StandaloneServer implements RunningServer, ConnectionHost, ServerVi
       socket.destroy();
       return;
     }
+    if (this.config.maxCnxns > 0 && this.connections.size >= this.config.maxCnxns) {
+      this.log.warn(`too many connections: max is ${this.config.maxCnxns}`);
+      socket.destroy();
+      return;
+    }
     this.perAddress.set(address, count);
     const cnxn = new ClientConnection(this.nextCnxnId++, socket, this, this.log);
     this.connections.add(cnxn);
