@@ -33,6 +33,8 @@ export class DataTree {
   private digestSum = 0n;
   /** Interned ACL lists: nodes with equal ACLs share one array (ZooKeeper's ACL cache). */
   private readonly aclCache = new Map<string, readonly ACL[]>();
+  /** The same array interned before: loading a snapshot hands one array to every node sharing it. */
+  private readonly aclByIdentity = new WeakMap<readonly ACL[], readonly ACL[]>();
 
   constructor(readonly extendedTypesEnabled = false, empty = false) {
     if (empty) return;
@@ -59,7 +61,7 @@ export class DataTree {
       if (path !== '/') {
         const parent = tree.get(parentOf(path));
         if (parent === undefined) throw new Error(`snapshot node ${path} has no parent`);
-        parent.children.add(nameOf(path));
+        parent.addChild(nameOf(path));
         tree.trackOwner(path, node.ephemeralOwner);
       }
       tree.nodes.set(path, node);
@@ -90,7 +92,7 @@ export class DataTree {
 
   private addSystemNode(parent: string, name: string, acl: readonly ACL[]): ZNode {
     const node = ZNode.create(Buffer.alloc(0), this.internAcl(acl), 0n, 0, 0n);
-    this.mustGet(parent).children.add(name);
+    this.mustGet(parent).addChild(name);
     this.nodes.set(childPath(parent, name), node);
     return node;
   }
@@ -116,13 +118,18 @@ export class DataTree {
   }
 
   internAcl(acl: readonly ACL[]): readonly ACL[] {
+    const known = this.aclByIdentity.get(acl);
+    if (known !== undefined) return known;
     let key = '';
     for (const a of acl) key += `${a.perms}\u0000${a.id.scheme}\u0000${a.id.id}\u0001`;
-    const cached = this.aclCache.get(key);
-    if (cached !== undefined) return cached;
-    const frozen = Object.freeze(acl.map((a) => Object.freeze({ perms: a.perms, id: Object.freeze({ ...a.id }) })));
-    this.aclCache.set(key, frozen);
-    return frozen;
+    let interned = this.aclCache.get(key);
+    if (interned === undefined) {
+      interned = Object.freeze(acl.map((a) => Object.freeze({ perms: a.perms, id: Object.freeze({ ...a.id }) })));
+      this.aclCache.set(key, interned);
+      this.aclByIdentity.set(interned, interned);
+    }
+    this.aclByIdentity.set(acl, interned);
+    return interned;
   }
 
   /** Apply a create. parentCVersion -1 means "one more than now". */
@@ -149,7 +156,7 @@ export class DataTree {
       this.digestAfter(parentPath, parent);
     }
     const node = ZNode.create(data, this.internAcl(acl), zxid, timeMs, ephemeralOwner);
-    parent.children.add(name);
+    parent.addChild(name);
     this.nodes.set(path, node);
     this.digestAfter(path, node);
     this.trackOwner(path, ephemeralOwner);
@@ -186,7 +193,7 @@ export class DataTree {
     const name = nameOf(path);
     const parent = this.get(parentPath);
     if (parent === undefined) return Err.noNode;
-    parent.children.delete(name);
+    parent.removeChild(name);
     // Only move pzxid forward: a replayed create may already have set a higher one.
     if (zxid > parent.pzxid) {
       this.digestBefore(parentPath, parent);

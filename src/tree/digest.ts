@@ -13,6 +13,13 @@ export const DIGEST_VERSION = 2;
 const SYSTEM_SUBTREE = '/zookeeper/';
 const statBytes = Buffer.alloc(60);
 
+/** A ms time as a big-endian long, without a BigInt per call. */
+function writeLongNumber(v: number, at: number): void {
+  const hi = Math.floor(v / 0x1_0000_0000);
+  statBytes.writeInt32BE(hi | 0, at);
+  statBytes.writeUInt32BE(v - hi * 0x1_0000_0000, at + 4);
+}
+
 export function nodeDigest(path: string, node: ZNode): number {
   if (path.startsWith(SYSTEM_SUBTREE)) return 0;
   // "/" and "" name the root; ZooKeeper digests it under "".
@@ -21,8 +28,8 @@ export function nodeDigest(path: string, node: ZNode): number {
   statBytes.writeBigInt64BE(node.czxid, 0);
   statBytes.writeBigInt64BE(node.mzxid, 8);
   statBytes.writeBigInt64BE(node.pzxid, 16);
-  statBytes.writeBigInt64BE(BigInt(node.ctime), 24);
-  statBytes.writeBigInt64BE(BigInt(node.mtime), 32);
+  writeLongNumber(node.ctime, 24);
+  writeLongNumber(node.mtime, 32);
   statBytes.writeInt32BE(node.version, 40);
   statBytes.writeInt32BE(node.cversion, 44);
   statBytes.writeInt32BE(node.aversion, 48);

@@ -5,8 +5,15 @@ import { ephemeralKind } from './ephemeral-type.js';
  * One znode: data, ACL and the persisted part of its Stat. numChildren and dataLength are
  * derived when a Stat is read. `acl` is shared between nodes with equal ACLs (the ACL cache).
  */
+/**
+ * Shared by every leaf, so a million leaves do not hold a million empty Sets; a node gets its own
+ * Set with its first child (addChild). Never mutated: frozen against accidents.
+ */
+const NO_CHILDREN: ReadonlySet<string> = Object.freeze(new Set<string>());
+
 export class ZNode {
-  children = new Set<string>();
+  /** Child names. Read freely; change only through addChild/removeChild. */
+  children: ReadonlySet<string> = NO_CHILDREN;
 
   constructor(
     public data: Buffer | null,
@@ -21,6 +28,15 @@ export class ZNode {
     public ephemeralOwner: bigint,
     public pzxid: bigint,
   ) {}
+
+  addChild(name: string): void {
+    if (this.children === NO_CHILDREN) this.children = new Set([name]);
+    else (this.children as Set<string>).add(name);
+  }
+
+  removeChild(name: string): void {
+    if (this.children !== NO_CHILDREN) (this.children as Set<string>).delete(name);
+  }
 
   static create(data: Buffer | null, acl: readonly ACL[], zxid: bigint, timeMs: number, ephemeralOwner: bigint): ZNode {
     return new ZNode(data, acl, zxid, zxid, timeMs, timeMs, 0, 0, 0, ephemeralOwner, zxid);
