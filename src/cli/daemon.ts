@@ -192,8 +192,9 @@ export function readPidFile(path: string): number | null {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    throw new TszkError('ERR_PID_FILE', `cannot read the pid file ${path} (is dataDir ${dirname(path)} a usable directory?): ${code ?? (err as Error).message}`);
   }
   const match = /^\s*([0-9]{1,10})\s*$/.exec(text);
   const pid = match?.[1] === undefined ? 0 : Number(match[1]);
@@ -202,10 +203,15 @@ export function readPidFile(path: string): number | null {
 
 /** Written like zkServer.sh does (digits, no newline), via rename so readers never see half. */
 export function writePidFile(path: string, pid: number): void {
-  mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, String(pid));
-  renameSync(tmp, path);
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(tmp, String(pid));
+    renameSync(tmp, path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new TszkError('ERR_PID_FILE', `cannot write the pid file ${path} in dataDir ${dirname(path)}: ${code ?? (err as Error).message}`);
+  }
 }
 
 /** Removes the pid file only when it still names `pid`: a newer server may have replaced it. */

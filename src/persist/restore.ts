@@ -5,7 +5,7 @@ import { DataTree } from '../tree/data-tree.js';
 import { applyTxn } from '../txn/apply.js';
 import { TszkError } from '../util/errors.js';
 import { nodeFileSystem, type FileSystem } from './file-system.js';
-import { findLatestValidSnapshot } from './snapshot-reader.js';
+import { digestToVerify, findLatestValidSnapshot } from './snapshot-reader.js';
 import { TxnLogReader, truncateTornTail, type TornTail } from './txn-log-reader.js';
 
 /** ZooKeeper keeps its files in a version-2 directory under dataDir and dataLogDir. */
@@ -26,6 +26,25 @@ export class DataDirError extends TszkError {
   constructor(message: string) {
     super('ERR_DATADIR', message);
     this.name = 'DataDirError';
+  }
+}
+
+/**
+ * A tree that does not have the digest its snapshot recorded has diverged from what was written:
+ * ZooKeeper logs it (and counts it) rather than refusing to start; so do we, loudly.
+ */
+function compareDigest(tree: DataTree, zxid: bigint, expected: bigint, log: Logger): void {
+  if (tree.digest !== expected) {
+    log.error({ zxid: `0x${zxid.toString(16)}`, expected: expected.toString(), actual: tree.digest.toString() }, 'tree digest mismatch after restore');
+  }
+}
+
+/** snapshot.<zxid>.tmp files are snapshots a crash interrupted: never valid, only disk used. */
+async function removeUnfinishedSnapshots(snapDir: string, fs: FileSystem, log: Logger): Promise<void> {
+  for (const name of await fs.readdir(snapDir)) {
+    if (!/^snapshot\.[0-9a-f]+\.tmp$/.test(name)) continue;
+    await fs.unlink(join(snapDir, name));
+    log.info({ file: join(snapDir, name) }, 'removed a snapshot a crash left unfinished');
   }
 }
 
@@ -63,6 +82,7 @@ export async function restoreDatabase(dirs: DataDirs, opts: RestoreOptions): Pro
       throw new DataDirError(`cannot create ${dir}: ${(err as Error).message}`);
     }
   }
+  await removeUnfinishedSnapshots(dirs.snapDir, fs, opts.log);
   const latest = await findLatestValidSnapshot(dirs.snapDir, { fs, extendedTypesEnabled: opts.extendedTypesEnabled });
   for (const skipped of latest.skipped) {
     opts.log.warn({ snapshot: skipped.path, reason: skipped.message }, 'skipping a damaged snapshot; falling back to an older one');
@@ -74,6 +94,10 @@ export async function restoreDatabase(dirs: DataDirs, opts: RestoreOptions): Pro
   let lastZxid = snapshotZxid ?? 0n;
   tree.lastProcessedZxid = lastZxid;
 
+  // The snapshot's digest trailer names a zxid at which the tree must have that digest (the
+  // snapshot is fuzzy, so possibly a later zxid than its name): compare when replay gets there.
+  const digestCheck = snapshot === null ? null : digestToVerify(snapshot);
+  if (digestCheck !== null && digestCheck.zxid === lastZxid) compareDigest(tree, digestCheck.zxid, digestCheck.digest, opts.log);
   const reader = new TxnLogReader(dirs.logDir, lastZxid + 1n, { fs });
   let replayed = 0;
   for await (const txn of reader) {
@@ -88,6 +112,7 @@ export async function restoreDatabase(dirs: DataDirs, opts: RestoreOptions): Pro
     else if (txn.body.type === OpCode.closeSession) sessions.delete(txn.hdr.clientId);
     lastZxid = txn.hdr.zxid;
     replayed++;
+    if (digestCheck !== null && digestCheck.zxid === lastZxid) compareDigest(tree, lastZxid, digestCheck.digest, opts.log);
   }
   // Ephemerals whose session is gone (closed by a txn the snapshot missed, or never logged):
   // removed without a txn, as ZooKeeper's loadData does.
