@@ -294,7 +294,7 @@ describeDifferential(
       await a.getEphemerals('/ge');
     });
 
-    scenario('containers: reaped once emptied, watchers told; never-used containers stay', '/ct', async (h) => {
+    scenario('containers: reaped once emptied; never-used containers stay', '/ct', async (h) => {
       const a = await h.open('A');
       await h.open('B'); // a bystander session: its probes are part of every step
       await a.createContainer('/ct/c', 'c');
