@@ -202,6 +202,11 @@ export class StandaloneServer implements RunningServer, ConnectionHost, ServerVi
 }
 
 export async function startServer(config: Config, logger: Logger, opts: StartOptions = {}): Promise<RunningServer> {
+  if (config.distributed) {
+    // Quorum mode (election and ZAB) is not served yet: say so once, plainly, and run this member
+    // as a standalone server on its own data so the seed layout stays usable.
+    logger.warn(`quorum mode is not implemented yet: server ${config.myid ?? '?'} of ${config.servers.length} runs standalone`);
+  }
   if (opts.inMemory === true) {
     const server = new StandaloneServer(config, logger, opts);
     await server.listen();
