@@ -29,17 +29,25 @@ export function readLearnerInfo(r: JuteReader): LearnerInfo {
   return { serverid, protocolVersion, configVersion };
 }
 
+/**
+ * authinfo is kept null when absent, unlike other vectors: Java builds most packets with a null
+ * list and writes it as -1, and a byte-exact peer must do the same.
+ */
 export interface QuorumPacket {
   type: number;
   zxid: bigint;
   data: Buffer | null;
-  authinfo: Id[];
+  authinfo: Id[] | null;
 }
 
 export function writeQuorumPacket(w: JuteWriter, r: QuorumPacket): void {
   w.writeInt(r.type);
   w.writeLong(r.zxid);
   w.writeBuffer(r.data);
+  if (r.authinfo === null) {
+    w.writeVectorLength(-1);
+    return;
+  }
   w.writeVectorLength(r.authinfo.length);
   for (const id of r.authinfo) writeId(w, id);
 }
@@ -49,6 +57,7 @@ export function readQuorumPacket(r: JuteReader): QuorumPacket {
   const zxid = r.readLong();
   const data = r.readBuffer();
   const n = r.readVectorLength();
+  if (n === -1) return { type, zxid, data, authinfo: null };
   const authinfo: Id[] = [];
   for (let i = 0; i < n; i++) authinfo.push(readId(r));
   return { type, zxid, data, authinfo };

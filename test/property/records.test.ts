@@ -306,7 +306,7 @@ roundTrips(
 );
 roundTrips(
   'QuorumPacket',
-  fc.record({ type: int32, zxid: long, data: buffer, authinfo: fc.array(id, { maxLength: 3 }) }),
+  fc.record({ type: int32, zxid: long, data: buffer, authinfo: fc.option(fc.array(id, { maxLength: 3 }), { nil: null }) }),
   Q.writeQuorumPacket,
   Q.readQuorumPacket,
 );

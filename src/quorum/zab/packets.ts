@@ -171,7 +171,7 @@ function readLearnerInfoLenient(data: Buffer | null): LearnerInfoLenient {
 export function toQuorumPacket(p: ZabPacket): QuorumPacket {
   const type = PacketType[p.type];
   const zxid = packetZxid(p);
-  const qp = (data: Buffer | null, authinfo: Id[] = []): QuorumPacket => ({ type, zxid, data, authinfo });
+  const qp = (data: Buffer | null, authinfo: Id[] | null = null): QuorumPacket => ({ type, zxid, data, authinfo });
   switch (p.type) {
     case 'request': {
       const head = Buffer.allocUnsafe(16);
@@ -236,7 +236,7 @@ export function fromQuorumPacket(qp: QuorumPacket, opts: TxnDecodeOptions = {}):
         cxid: data.readInt32BE(8),
         opType: data.readInt32BE(12),
         request: data.subarray(16),
-        authinfo: qp.authinfo,
+        authinfo: qp.authinfo ?? [],
       };
     }
     case 'proposal':
@@ -245,7 +245,7 @@ export function fromQuorumPacket(qp: QuorumPacket, opts: TxnDecodeOptions = {}):
     case 'informAndActivate':
       return { type: name, designatedLeader: need(qp.data, 8, name).readBigInt64BE(0), txn: txnOf(qp, 8, opts) };
     case 'ping':
-      return { type: name, zxid, data: qp.data, authinfo: qp.authinfo };
+      return { type: name, zxid, data: qp.data, authinfo: qp.authinfo ?? [] };
     case 'revalidate':
       return { type: name, zxid, data: qp.data };
     case 'commitAndActivate':
