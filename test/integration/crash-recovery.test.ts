@@ -39,6 +39,7 @@ import { freePort } from '../support/ports.js';
 import { RawClient, RawClientError, WORLD_ANYONE_ALL } from '../support/raw-client.js';
 import { waitFor } from '../support/wait.js';
 import { TSZK_MAIN, trackProcessGroup, untrackProcessGroup } from '../support/zk-server.js';
+import { logLines } from '../support/server-log.js';
 
 const HOST = '127.0.0.1';
 const SEED = process.env['TSZK_CRASH_SEED'] !== undefined ? Number(process.env['TSZK_CRASH_SEED']) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
@@ -217,24 +218,6 @@ function tail(file: string, chars = 3000): string {
   }
 }
 
-interface LogLine {
-  level: number;
-  msg: string;
-  [key: string]: unknown;
-}
-
-function logLines(file: string): LogLine[] {
-  const out: LogLine[] = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (!line.startsWith('{')) continue;
-    try {
-      out.push(JSON.parse(line) as LogLine);
-    } catch {
-      // a line cut by the kill
-    }
-  }
-  return out;
-}
 
 async function srvrZxid(port: number): Promise<bigint> {
   const fields = parseFourLetterFields(await fourLetterWord(HOST, port, 'srvr'));

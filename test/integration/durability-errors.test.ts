@@ -23,6 +23,7 @@ import { OpCode } from '../../src/proto/opcodes.js';
 import { freePort } from '../support/ports.js';
 import { RawClient, RawClientError } from '../support/raw-client.js';
 import { startTszkServer, TSZK_MAIN, type TestServer } from '../support/zk-server.js';
+import { logLines } from '../support/server-log.js';
 
 const HOST = '127.0.0.1';
 const START_TIMEOUT_MS = 20_000;
@@ -91,24 +92,6 @@ function expectRefusal(exit: Exit, mentions: string): void {
   expect(exit.stderr, `a stack trace on stderr: ${context}`).not.toMatch(/\n\s+at \S/);
 }
 
-interface LogLine {
-  level: number;
-  msg: string;
-  [key: string]: unknown;
-}
-
-function logLines(file: string): LogLine[] {
-  const out: LogLine[] = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (!line.startsWith('{')) continue;
-    try {
-      out.push(JSON.parse(line) as LogLine);
-    } catch {
-      // not ours
-    }
-  }
-  return out;
-}
 
 function sha(buf: Buffer): string {
   return createHash('sha256').update(buf).digest('hex');
