@@ -194,6 +194,8 @@ function* readNodes(
       acl = UNRESOLVED_ACL;
       unresolvedAclPaths.push(path === '' ? '/' : path);
     }
+    // StatPersisted, read straight into the ZNode rather than through readStatPersisted: one
+    // object fewer per node matters at a million nodes.
     const czxid = r.readLong();
     const mzxid = r.readLong();
     const ctime = r.readLongNumber();

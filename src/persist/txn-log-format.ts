@@ -38,13 +38,14 @@
  * - create: a record too short for CreateTxn is a CreateTxnV0 (3.2 and older), read with
  *   parentCVersion -1.
  */
-import { JuteReader } from '../jute/reader.js';
 import type { JuteWriter } from '../jute/writer.js';
-import { OpCode } from '../proto/opcodes.js';
 import {
-  readCloseSessionTxn, readCreateTxnV0, readTxnDigest, readTxnHeader, writeFileHeader, writeTxnDigest, writeTxnHeader,
+  writeFileHeader, writeTxnDigest, writeTxnHeader,
 } from '../proto/txn-records.js';
-import { readTxnBody, writeTxnBody, type TxnBody, type TxnEntry } from '../txn/txn.js';
+import { writeTxnBody, type TxnEntry } from '../txn/txn.js';
+import { decodeTxnPayload, type TxnDecodeOptions } from '../txn/txn-payload.js';
+
+export { decodeTxnPayload, type TxnDecodeOptions };
 import { DecodeError, TszkError } from '../util/errors.js';
 import type { FileSystem } from './file-system.js';
 import { adler32 } from './adler32.js';
@@ -60,7 +61,6 @@ export const ENTRY_OVERHEAD_BYTES = 13;
 export const EOR = 0x42;
 /** TxnHeader: clientId, cxid, zxid, time, type. */
 export const TXN_HEADER_BYTES = 32;
-export const TXN_DIGEST_BYTES = 12;
 export const LOG_FILE_PREFIX = 'log';
 
 /** A log file whose bytes contradict the format somewhere other than a torn tail. */
@@ -182,46 +182,6 @@ export function scanFrame(buf: Buffer, pos: number, end: number, maxPayloadBytes
     return { type: 'bad', reason: `checksum 0x${stored}, computed 0x${actual.toString(16)}` };
   }
   return { type: 'frame', payloadStart, payloadEnd, next: payloadEnd + 1 };
-}
-
-export interface TxnDecodeOptions {
-  /** zookeeper.closeSessionTxn.enabled: whether a closeSession carries a CloseSessionTxn. Default true. */
-  closeSessionTxnEnabled?: boolean;
-  /** zookeeper.digest.enabled: whether a TxnDigest after the record is read. Default true. */
-  digestEnabled?: boolean;
-}
-
-/** Decodes a payload (TxnHeader, record, optional digest) by Java's rules; throws DecodeError. */
-export function decodeTxnPayload(buf: Buffer, start: number, end: number, opts: TxnDecodeOptions = {}, reader = new JuteReader()): TxnEntry {
-  const r = reader.reset(buf, start, end);
-  const hdr = readTxnHeader(r);
-  const bodyStart = r.pos;
-  let body: TxnBody;
-  if (hdr.type === OpCode.closeSession) {
-    let record = null;
-    if ((opts.closeSessionTxnEnabled ?? true) && r.remaining > 0) {
-      try {
-        record = readCloseSessionTxn(r);
-      } catch (err) {
-        if (!(err instanceof DecodeError)) throw err;
-        r.pos = bodyStart;
-      }
-    }
-    body = { type: OpCode.closeSession, record };
-  } else if (hdr.type === OpCode.create) {
-    try {
-      body = readTxnBody(hdr.type, r);
-    } catch (err) {
-      if (!(err instanceof DecodeError)) throw err;
-      r.pos = bodyStart;
-      const v0 = readCreateTxnV0(r);
-      body = { type: OpCode.create, record: { ...v0, parentCVersion: -1 } };
-    }
-  } else {
-    body = readTxnBody(hdr.type, r);
-  }
-  const digest = (opts.digestEnabled ?? true) && r.remaining >= TXN_DIGEST_BYTES ? readTxnDigest(r) : null;
-  return { hdr, body, digest };
 }
 
 export type EntryDecode =

@@ -38,7 +38,7 @@ import {
 import { writeTxnDigest, writeTxnHeader } from '../../proto/txn-records.js';
 import { JuteReader } from '../../jute/reader.js';
 import { JuteWriter } from '../../jute/writer.js';
-import { decodeTxnPayload, type TxnDecodeOptions } from '../../persist/txn-log-format.js';
+import { decodeTxnPayload, type TxnDecodeOptions } from '../../txn/txn-payload.js';
 import { writeTxnBody, type TxnEntry } from '../../txn/txn.js';
 import { DecodeError } from '../../util/errors.js';
 
