@@ -83,14 +83,7 @@ export function decodeSnapshot(buf: Buffer, path: string, zxid: bigint, extended
     const digest = readSeals(r, buf, corrupt);
     r.pos = nodesAt;
     const unresolvedAclPaths: string[] = [];
-    let tree: DataTree;
-    try {
-      tree = DataTree.fromNodes(extendedTypesEnabled, readNodes(r, acls, unresolvedAclPaths, corrupt));
-    } catch (error) {
-      if (error instanceof SnapshotError || error instanceof DecodeError) throw error;
-      throw corrupt((error as Error).message);
-    }
-    if (tree.nodeCount !== nodeCount) throw corrupt(`${nodeCount - tree.nodeCount} duplicate node paths`);
+    const tree = readSnapshotTree(r, acls, extendedTypesEnabled, nodeCount, unresolvedAclPaths, corrupt);
     tree.lastProcessedZxid = zxid;
     return { path, zxid, tree, sessions, digest, unresolvedAclPaths, bytes: buf.length };
   } catch (error) {
@@ -99,9 +92,11 @@ export function decodeSnapshot(buf: Buffer, path: string, zxid: bigint, extended
   }
 }
 
-type Corrupt = (message: string) => SnapshotError;
+/** Makes the error a malformed snapshot body is reported with (SnapshotError for a file). */
+export type Corrupt = (message: string) => Error;
 
-function readSessions(r: JuteReader, corrupt: Corrupt): Map<bigint, number> {
+/** The sessions of a snapshot body: id -> timeout in ms. */
+export function readSessions(r: JuteReader, corrupt: Corrupt): Map<bigint, number> {
   const count = r.readInt();
   if (count < 0 || count * 12 > r.remaining) throw corrupt(`session count ${count}`);
   const sessions = new Map<bigint, number>();
@@ -112,7 +107,8 @@ function readSessions(r: JuteReader, corrupt: Corrupt): Map<bigint, number> {
   return sessions;
 }
 
-function readAclCache(r: JuteReader, corrupt: Corrupt): Map<bigint, readonly ACL[]> {
+/** The ACL cache of a snapshot body: aclId -> list. */
+export function readAclCache(r: JuteReader, corrupt: Corrupt): Map<bigint, readonly ACL[]> {
   const count = r.readInt();
   if (count < 0 || count * 12 > r.remaining) throw corrupt(`ACL cache size ${count}`);
   const acls = new Map<bigint, readonly ACL[]>();
@@ -169,6 +165,32 @@ function readSeals(r: JuteReader, buf: Buffer, corrupt: Corrupt): ZxidDigest | n
   readSeal(r, checksum, corrupt);
   if (r.remaining > 0) throw corrupt(`${r.remaining} bytes after the last seal`);
   return digest;
+}
+
+/**
+ * Builds the tree from the node records at r.pos, through the "/" that ends them.
+ * `nodeRecords` is how many records there are (known from a first pass over them): fewer tree
+ * nodes means a path was repeated. A node naming an ACL id `acls` lacks gets UNRESOLVED_ACL and
+ * its path is added to `unresolvedAclPaths`.
+ */
+export function readSnapshotTree(
+  r: JuteReader,
+  acls: Map<bigint, readonly ACL[]>,
+  extendedTypesEnabled: boolean,
+  nodeRecords: number,
+  unresolvedAclPaths: string[],
+  corrupt: Corrupt,
+): DataTree {
+  let tree: DataTree;
+  try {
+    tree = DataTree.fromNodes(extendedTypesEnabled, readNodes(r, acls, unresolvedAclPaths, corrupt));
+  } catch (error) {
+    if (error instanceof SnapshotError || error instanceof DecodeError) throw error;
+    // fromNodes reports a node without a parent as a plain Error.
+    throw corrupt((error as Error).message);
+  }
+  if (tree.nodeCount !== nodeRecords) throw corrupt(`${nodeRecords - tree.nodeCount} duplicate node paths`);
+  return tree;
 }
 
 /** The node records, in file order (pre-order, the root first as ""). */

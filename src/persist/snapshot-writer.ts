@@ -61,15 +61,11 @@ export interface WriteSnapshotOptions {
   onSlice?: () => void;
 }
 
-export interface WrittenSnapshot {
+export interface WrittenSnapshot extends WrittenBody {
   path: string;
   bytes: number;
-  /** Node records written, the root included. */
-  nodes: number;
   /** The digest trailer that was written. */
   digest: ZxidDigest;
-  /** Nodes written with an ACL id missing from the ACL cache (a setACL raced the walk). */
-  unresolvedAcls: number;
 }
 
 const DEFAULT_YIELD_EVERY_NODES = 10_000;
@@ -117,6 +113,42 @@ async function serialize(
 ): Promise<Omit<WrittenSnapshot, 'path' | 'bytes'>> {
   const w = out.w;
   writeFileHeader(w, { magic: SNAP_MAGIC, version: SNAP_VERSION, dbid: SNAP_DBID });
+  const body = writeSnapshotBody(w, tree, sessions, zxid);
+  let step = body.next();
+  while (step.done !== true) {
+    if (slicer.tick()) await slicer.pause();
+    step = body.next();
+  }
+  // Read together with no turn in between: the digest of the tree as of lastProcessedZxid. Before
+  // any txn ZooKeeper has no digest to record and writes an empty one (zxid 0, digest 0).
+  const lastZxid = tree.lastProcessedZxid;
+  const digest: ZxidDigest = { zxid: lastZxid, version: DIGEST_VERSION, digest: lastZxid === 0n ? 0n : tree.digest };
+  out.seal();
+  writeZxidDigest(w, digest);
+  out.seal();
+  return { ...step.value, digest };
+}
+
+export interface WrittenBody {
+  /** Node records written, the root included. */
+  nodes: number;
+  /** Nodes written with an ACL id missing from the ACL cache (a setACL raced the walk). */
+  unresolvedAcls: number;
+}
+
+/**
+ * The body both a snapshot file and the leader's SNAP stream carry: sessions, ACL cache, nodes,
+ * up to and including the "/" that ends the nodes. Nodes created after `zxid` are left out with
+ * their subtrees. A step per node (in the ACL pass and in the walk) hands control back to the
+ * caller, which may let the event loop run; the walk copes with the tree changing meanwhile.
+ * Nothing is read after the last step, so the caller may read the digest right after it.
+ */
+export function* writeSnapshotBody(
+  w: JuteWriter,
+  tree: DataTree,
+  sessions: readonly (readonly [bigint, number])[],
+  zxid: bigint,
+): Generator<void, WrittenBody, void> {
   w.writeInt(sessions.length);
   for (const [id, timeoutMs] of sessions) {
     w.writeLong(id);
@@ -131,7 +163,7 @@ async function serialize(
   for (const node of tree.nodes.values()) {
     if (aclBudget-- === 0) break;
     if (node.czxid <= zxid) acls.add(node.acl);
-    if (slicer.tick()) await slicer.pause();
+    yield;
   }
   w.writeInt(acls.lists.length);
   for (const [id, list] of acls.lists) {
@@ -168,17 +200,10 @@ async function serialize(
       continue;
     }
     visit(frame.path === '/' ? `/${name}` : `${frame.path}/${name}`);
-    if (slicer.tick()) await slicer.pause();
+    yield;
   }
   w.writeString(END_OF_NODES);
-  // Read together with no turn in between: the digest of the tree as of lastProcessedZxid. Before
-  // any txn ZooKeeper has no digest to record and writes an empty one (zxid 0, digest 0).
-  const lastZxid = tree.lastProcessedZxid;
-  const digest: ZxidDigest = { zxid: lastZxid, version: DIGEST_VERSION, digest: lastZxid === 0n ? 0n : tree.digest };
-  out.seal();
-  writeZxidDigest(w, digest);
-  out.seal();
-  return { nodes, digest, unresolvedAcls };
+  return { nodes, unresolvedAcls };
 }
 
 /** A node whose children are being walked: their names as they were when it was written. */

@@ -92,6 +92,20 @@ export class QuorumPacketStream {
     this.end += chunk.length;
   }
 
+  /**
+   * Removes and returns every buffered byte not yet returned as a packet (used when raw bytes --
+   * the SNAP stream -- follow a packet). A view: the stream lets go of the buffer and never
+   * writes into it again.
+   */
+  takeBuffered(): Buffer {
+    const rest = this.buf.subarray(this.start, this.end);
+    this.buf = Buffer.alloc(0);
+    this.owned = false;
+    this.start = 0;
+    this.end = 0;
+    return rest;
+  }
+
   /** The next complete packet, or null until more bytes arrive. Throws DecodeError on garbage. */
   next(): QuorumPacket | null {
     const length = packetLength(this.buf, this.start, this.end, this.limits);
