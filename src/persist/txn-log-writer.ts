@@ -5,13 +5,15 @@ import type { TxnEntry } from '../txn/txn.js';
 import { assert } from '../util/assert.js';
 import { TszkError } from '../util/errors.js';
 import { nodeFileSystem, type FileSystem } from './file-system.js';
-import { encodeEntry, encodeFileHeader, listLogFiles, logFileName } from './txn-log-format.js';
+import { TxnLogCorruptError, TxnLogVersionError, encodeEntry, encodeFileHeader, listLogFiles, logFileName } from './txn-log-format.js';
+import { TxnLogTruncateError, discardLogDir, truncateLogDir } from './txn-log-truncate.js';
 
-/** A write, preallocation, fsync or open of the txn log failed: nothing after it is durable. */
+/** A write, preallocation, fsync or open of the txn log failed, or cutting it back did (the ops
+ * from `read` on): nothing after it is durable. */
 export class TxnLogWriteError extends TszkError {
   constructor(
     readonly file: string,
-    readonly op: 'open' | 'preallocate' | 'write' | 'datasync' | 'syncDir' | 'close',
+    readonly op: 'open' | 'preallocate' | 'write' | 'datasync' | 'syncDir' | 'close' | 'read' | 'truncate' | 'fsync' | 'unlink',
     cause: unknown,
   ) {
     super('ERR_TXNLOG_WRITE', `txn log ${op} failed for ${file}: ${cause instanceof Error ? cause.message : String(cause)}`);
@@ -88,6 +90,12 @@ type Done = (err: Error | null) => void;
  * FileHeader. A writer always starts a new file with its first txn, so a restarted server never
  * appends into an old file; rollLog() and txnLogSizeLimitBytes start further files. Creating a
  * file also fsyncs the directory so its name survives a crash (ZooKeeper does not).
+ *
+ * Cutting the log back (quorum sync, txn-log-truncate.ts): truncateAfter(zxid) for a TRUNC,
+ * discardAll() for a SNAP. Each first makes every appended txn durable (a failed log is not cut:
+ * it rejects with the failure), then changes the files; the next append starts a new file, as
+ * after a roll. Appending while one runs is a bug (asserted). A failure while cutting fails the
+ * writer like a failed write: the files may be cut part way.
  */
 export class TxnLogWriter implements TxnPersister {
   private readonly fs: FileSystem;
@@ -106,8 +114,9 @@ export class TxnLogWriter implements TxnPersister {
   /** Bytes of header and entries in the current file, including batches not yet written. */
   private appendFileBytes = 0;
   private lastZxid: bigint | null = null;
-  /** The newest log file that existed when the writer was opened: new files must sort after it. */
-  private readonly floorZxid: bigint | null;
+  /** The newest log file that existed when the writer was opened (or was left by a cut): new
+   * files must sort after it. */
+  private floorZxid: bigint | null;
 
   // I/O side: the file the next write goes to.
   private fd = -1;
@@ -123,10 +132,14 @@ export class TxnLogWriter implements TxnPersister {
   private queued: Done[] = [];
   private failure: TxnLogWriteError | null = null;
   private closed = false;
+  /** close() has been called (it may still be waiting for a flush). */
+  private closing = false;
   private idle: (() => void) | null = null;
+  /** The truncateAfter or discardAll under way, if any. */
+  private cutting: { op: string; done: Promise<void> } | null = null;
 
   /** Counters for tests and metrics. */
-  readonly stats = { batches: 0, writes: 0, datasyncs: 0, filesCreated: 0 };
+  readonly stats = { batches: 0, writes: 0, datasyncs: 0, filesCreated: 0, filesRemoved: 0, filesCut: 0 };
 
   constructor(
     readonly dir: string,
@@ -172,7 +185,7 @@ export class TxnLogWriter implements TxnPersister {
     return this.filling.txns >= this.maxBatchTxns || this.filling.w.pos >= this.maxBatchBytes;
   }
 
-  /** The name of the file the last write went to ('' before the first). */
+  /** The name of the file the last write went to ('' before the first and after a cut). */
   get currentFile(): string {
     return this.fileName;
   }
@@ -184,6 +197,7 @@ export class TxnLogWriter implements TxnPersister {
 
   append(entry: TxnEntry): void {
     assert(!this.closed, 'append after close');
+    assert(this.cutting === null, `append while ${this.cutting?.op ?? ''} runs`);
     const zxid = entry.hdr.zxid;
     assert(this.lastZxid === null || zxid > this.lastZxid, `txn zxid 0x${zxid.toString(16)} not above 0x${(this.lastZxid ?? 0n).toString(16)}`);
     const batch = this.filling;
@@ -226,6 +240,10 @@ export class TxnLogWriter implements TxnPersister {
    * close, unless the log had failed before (that error has been reported already). */
   async close(): Promise<void> {
     if (this.closed) return;
+    this.closing = true;
+    // Its outcome went to its own caller.
+    if (this.cutting !== null) await this.cutting.done.catch(() => undefined);
+    if (this.closed) return;
     const failedBefore = this.failure !== null;
     let lastError: Error | null = null;
     if (this.failure === null && (this.running || this.filling.txns > 0)) {
@@ -257,7 +275,109 @@ export class TxnLogWriter implements TxnPersister {
     if (lastError !== null && !failedBefore) throw lastError;
   }
 
+  /**
+   * TRUNC: removes every logged txn with zxid > `zxid` (txn-log-truncate.ts truncateLogDir), after
+   * making every appended txn durable. The next append must be above `zxid` and starts a new file
+   * named after it. A zxid at or beyond the last txn appended changes nothing (the current file
+   * stays open). Rejects with the flush's TxnLogWriteError if the log had failed or fails now
+   * (then nothing is cut); with a TxnLogWriteError if a file operation of the cut fails, or with
+   * the TxnLogCorruptError or TxnLogVersionError of a log file that cannot be cut safely (then
+   * nothing is cut, but the writer is failed all the same: appending above `zxid` to a log that
+   * still holds the txns after it would make it unreadable).
+   */
+  truncateAfter(zxid: bigint): Promise<void> {
+    return this.cut('truncateAfter', async () => {
+      // Files from before open() start below the first txn appended since, and end below it too.
+      if (this.lastZxid !== null && zxid >= this.lastZxid) return;
+      await this.closeCurrentFile();
+      const result = await this.changeFiles(() => truncateLogDir(this.fs, this.dir, zxid, { sync: this.forceSync }));
+      this.stats.filesRemoved += result.removedFiles.length;
+      if (result.cut !== null) this.stats.filesCut++;
+      this.floorZxid = result.newestFileZxid;
+      // Past the fast path a lastZxid is above zxid; nothing above zxid is left on disk.
+      if (this.lastZxid !== null || result.changed) this.lastZxid = zxid;
+    });
+  }
+
+  /**
+   * SNAP: removes every log file of the directory once the caller has made the snapshot that
+   * replaces their history durable, after making every appended txn durable (so no write races
+   * the removal). The next append, of any zxid, starts a new file. Rejects like truncateAfter.
+   */
+  discardAll(): Promise<void> {
+    return this.cut('discardAll', async () => {
+      await this.closeCurrentFile();
+      const removed = await this.changeFiles(() => discardLogDir(this.fs, this.dir, { sync: this.forceSync }));
+      this.stats.filesRemoved += removed.length;
+      this.floorZxid = null;
+      this.lastZxid = null;
+    });
+  }
+
   // -------------------------------------------------------------------------------------------
+
+  private cut(op: string, body: () => Promise<void>): Promise<void> {
+    assert(!this.closed && !this.closing, `${op} after close`);
+    assert(this.cutting === null, `${op} while ${this.cutting?.op ?? ''} runs`);
+    const run = async (): Promise<void> => {
+      try {
+        await this.quiesce();
+        await body();
+      } finally {
+        this.cutting = null;
+      }
+    };
+    const cutting = { op, done: Promise.resolve() };
+    this.cutting = cutting;
+    cutting.done = run();
+    return cutting.done;
+  }
+
+  /** Waits until every txn appended so far is durable and no flush runs; throws the log's failure. */
+  private async quiesce(): Promise<void> {
+    if (this.failure === null && (this.running || this.filling.txns > 0)) {
+      await new Promise<void>((resolve) => this.flush(() => resolve()));
+    }
+    while (this.running) await new Promise<void>((resolve) => (this.idle = resolve));
+    if (this.failure !== null) throw this.failure;
+    assert(this.filling.txns === 0 && this.retired.length === 0, 'txn log not idle after a flush');
+  }
+
+  /** Closes the file the writes went to; the next append starts a new one. */
+  private async closeCurrentFile(): Promise<void> {
+    this.rollPending = true;
+    this.appendFileBytes = 0;
+    if (this.fd < 0) return;
+    const fd = this.fd;
+    const name = this.fileName;
+    this.fd = -1;
+    this.fileName = '';
+    this.writePos = 0;
+    this.allocatedBytes = 0;
+    try {
+      await this.fs.close(fd);
+    } catch (err) {
+      throw this.fail(new TxnLogWriteError(join(this.dir, name), 'close', err));
+    }
+  }
+
+  /** Runs a change of the log files; any failure fails the writer. A file operation that failed
+   * is reported as a TxnLogWriteError, anything else (a damaged log, a bug) as itself. */
+  private async changeFiles<T>(change: () => Promise<T>): Promise<T> {
+    try {
+      return await change();
+    } catch (err) {
+      if (err instanceof TxnLogTruncateError) throw this.fail(new TxnLogWriteError(err.file, err.op, err.cause));
+      const file = err instanceof TxnLogCorruptError || err instanceof TxnLogVersionError ? err.file : this.dir;
+      this.fail(new TxnLogWriteError(file, 'truncate', err));
+      throw err;
+    }
+  }
+
+  private fail(err: TxnLogWriteError): TxnLogWriteError {
+    this.failure ??= err;
+    return err;
+  }
 
   private start(dones: Done[]): void {
     const batch = this.filling;
