@@ -154,6 +154,12 @@ export class ClientConnection implements ServerCnxn {
     const server = this.host.server;
     this.packetsReceived++;
     this.readOnlyPresent = req.readOnlyPresent;
+    if (server.role === 'down') {
+      // Quorum mode between roles (looking, syncing): ZooKeeper closes such connections too.
+      this.log.debug('refusing session: not serving (no quorum yet)');
+      this.destroy();
+      return;
+    }
     if (req.lastZxidSeen > server.lastProcessedZxid) {
       this.log.info(
         `refusing session: client has seen zxid 0x${req.lastZxidSeen.toString(16)}, ours is 0x${server.lastProcessedZxid.toString(16)}`,
@@ -233,6 +239,7 @@ export class ClientConnection implements ServerCnxn {
       // close this connection.
       return;
     }
+    const bodyStart = this.reader.pos;
     const decoded = decodeRequest(hdr.type, this.reader);
     if (decoded.kind === 'unimplemented') {
       this.log.warn(`unimplemented request type ${hdr.type}; closing`);
@@ -241,8 +248,14 @@ export class ClientConnection implements ServerCnxn {
       return;
     }
     this.outstanding++;
-    if (decoded.kind === 'read') server.submitRead(this, hdr.xid, decoded.req);
-    else server.submitWrite(this, this.sessionId, hdr.xid, decoded.req, this.authInfo);
+    // A learner forwards writes and syncs to its leader as the client sent them: copy the bytes,
+    // since the frame is read in place and its buffer is reused.
+    const body =
+      server.forwardsRequests && (decoded.kind === 'write' || hdr.type === OpCode.sync)
+        ? Buffer.from(this.splitter.frameBuf.subarray(bodyStart, this.splitter.frameEnd))
+        : null;
+    if (decoded.kind === 'read') server.submitRead(this, hdr.xid, decoded.req, body);
+    else server.submitWrite(this, this.sessionId, hdr.xid, decoded.req, this.authInfo, body);
   }
 
   /** authInfo is a set in ZooKeeper: the same id twice counts once. */

@@ -11,6 +11,9 @@ import { MemoryPersister, type TxnPersister } from './persister.js';
 import type { ServerView } from './server-view.js';
 import { Snapshotter } from './snapshotter.js';
 import { ZkServer, type InitialState } from './zk-server.js';
+import { QuorumPeer, type QuorumHost } from '../quorum/quorum-peer.js';
+import { ACCEPTED_EPOCH, CURRENT_EPOCH, readEpoch, writeEpoch } from '../persist/epoch-file.js';
+import { ConfigError } from '../util/errors.js';
 
 export interface RunningServer {
   readonly clientPort: number;
@@ -35,7 +38,7 @@ interface Durability {
  * A standalone server: the request pipeline, the client listener, and the two timers it needs
  * (session expiry every tick, container/TTL reaping every containerCheckIntervalMs).
  */
-export class StandaloneServer implements RunningServer, ConnectionHost, ServerView {
+export class StandaloneServer implements RunningServer, ConnectionHost, ServerView, QuorumHost {
   readonly server: ZkServer;
   readonly maxFrameBytes: number;
   readonly minSessionTimeoutMs: number;
@@ -55,6 +58,8 @@ export class StandaloneServer implements RunningServer, ConnectionHost, ServerVi
   private readonly snapshotter: Snapshotter | null = null;
   private purgeTimer: NodeJS.Timeout | null = null;
   readonly clock: Clock;
+  /** In quorum mode, the ensemble member that moves the pipeline between roles. */
+  quorum: QuorumPeer | null = null;
 
   constructor(
     readonly config: Config,
@@ -104,7 +109,11 @@ export class StandaloneServer implements RunningServer, ConnectionHost, ServerVi
   }
 
   mode(): string {
-    return 'standalone';
+    return this.quorum?.mode() ?? 'standalone';
+  }
+
+  dropClients(reason: string): void {
+    for (const cnxn of [...this.connections]) cnxn.closeAfterFlush(reason);
   }
 
   async listen(): Promise<void> {
@@ -190,6 +199,7 @@ export class StandaloneServer implements RunningServer, ConnectionHost, ServerVi
   }
 
   async close(): Promise<void> {
+    await this.quorum?.stop();
     if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
     if (this.reapTimer !== null) clearInterval(this.reapTimer);
     if (this.purgeTimer !== null) clearInterval(this.purgeTimer);
@@ -202,11 +212,6 @@ export class StandaloneServer implements RunningServer, ConnectionHost, ServerVi
 }
 
 export async function startServer(config: Config, logger: Logger, opts: StartOptions = {}): Promise<RunningServer> {
-  if (config.distributed) {
-    // Quorum mode (election and ZAB) is not served yet: say so once, plainly, and run this member
-    // as a standalone server on its own data so the seed layout stays usable.
-    logger.warn(`quorum mode is not implemented yet: server ${config.myid ?? '?'} of ${config.servers.length} runs standalone`);
-  }
   if (opts.inMemory === true) {
     const server = new StandaloneServer(config, logger, opts);
     await server.listen();
@@ -233,6 +238,44 @@ export async function startServer(config: Config, logger: Logger, opts: StartOpt
   });
   const server = new StandaloneServer(config, logger, opts, { dirs, txnLog, initial: restored });
   await server.snapshotAfterRestore(restored.replayedTxns, restored.snapshotZxid !== null);
+  if (config.distributed) {
+    const { acceptedEpoch, currentEpoch } = await loadEpochs(dirs.snapDir, restored.lastZxid, logger);
+    server.server.role = 'down';
+    server.quorum = new QuorumPeer({
+      config, host: server, txnLog, dirs, acceptedEpoch, currentEpoch, log: logger.child({ component: 'quorum' }),
+    });
+    await server.listen();
+    await server.quorum.start();
+    return server;
+  }
   await server.listen();
   return server;
+}
+
+/**
+ * acceptedEpoch and currentEpoch from dataDir, as ZooKeeper reads them: a missing file takes the
+ * epoch of the last logged zxid (and is written), and acceptedEpoch may never be behind
+ * currentEpoch.
+ */
+async function loadEpochs(dir: string, lastZxid: bigint, logger: Logger): Promise<{ acceptedEpoch: bigint; currentEpoch: bigint }> {
+  const logged = lastZxid >> 32n;
+  let currentEpoch = await readEpoch(dir, CURRENT_EPOCH);
+  if (currentEpoch === null) {
+    currentEpoch = logged;
+    logger.info({ epoch: String(currentEpoch) }, `${CURRENT_EPOCH} not found; using the epoch of the last logged zxid`);
+    await writeEpoch(dir, CURRENT_EPOCH, currentEpoch);
+  }
+  let acceptedEpoch = await readEpoch(dir, ACCEPTED_EPOCH);
+  if (acceptedEpoch === null) {
+    acceptedEpoch = logged;
+    logger.info({ epoch: String(acceptedEpoch) }, `${ACCEPTED_EPOCH} not found; using the epoch of the last logged zxid`);
+    await writeEpoch(dir, ACCEPTED_EPOCH, acceptedEpoch);
+  }
+  if (logged > currentEpoch) {
+    throw new ConfigError(`the current epoch, ${currentEpoch}, is older than the last logged zxid's epoch, ${logged}`);
+  }
+  if (acceptedEpoch < currentEpoch) {
+    throw new ConfigError(`the accepted epoch, ${acceptedEpoch}, is less than the current epoch, ${currentEpoch}`);
+  }
+  return { acceptedEpoch, currentEpoch };
 }

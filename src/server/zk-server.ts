@@ -6,7 +6,7 @@ import { OpCode, Xid } from '../proto/opcodes.js';
 import { SessionTracker } from '../session/session-tracker.js';
 import { DataTree } from '../tree/data-tree.js';
 import { reapCandidates } from '../tree/reap-candidates.js';
-import { applyTxn } from '../txn/apply.js';
+import { applyTxn, type TxnResult } from '../txn/apply.js';
 import { ChangeOverlay } from '../txn/overlay.js';
 import { prepRequest } from '../txn/prep.js';
 import type { PrepEnv } from '../txn/prep-env.js';
@@ -15,6 +15,8 @@ import type { WriteRequest } from '../txn/write-request.js';
 import type { Clock } from './clock.js';
 import type { ServerCnxn } from './cnxn.js';
 import type { TxnPersister } from './persister.js';
+import { JuteReader } from '../jute/reader.js';
+import { decodeRequest } from './decode-request.js';
 import { executeRead, setWatches, type ReadEnv } from './read-ops.js';
 import type { ReadRequest } from './read-request.js';
 import { writeWriteReply } from './reply.js';
@@ -37,6 +39,25 @@ export interface ZkServerOptions {
   reconfigEnabled: boolean;
 }
 
+/**
+ * How writes leave this server in quorum mode (src/quorum/quorum-server.ts implements it).
+ * A leader prepares txns and proposes them; a learner forwards the request to its leader. Either
+ * way the txn comes back through `applyCommitted` once a quorum has it.
+ */
+export interface Replicator {
+  propose(txn: TxnEntry): void;
+  /** Send a client request to the leader: its body as the client sent it (after the header). */
+  forward(sessionId: bigint, cxid: number, type: number, body: Buffer, authInfo: readonly Id[]): void;
+}
+
+/**
+ * standalone: writes are prepared here and applied once the local log has them.
+ * leader: writes are prepared here and proposed; applied when committed.
+ * learner: writes are forwarded to the leader; applied when its COMMIT (or INFORM) arrives.
+ * down: not serving (quorum mode while looking or syncing): no client is connected.
+ */
+export type PipelineRole = 'standalone' | 'leader' | 'learner' | 'down';
+
 /** One request in the pipeline, from arrival until its reply is written. */
 interface PendingRequest {
   cnxn: ServerCnxn | null;
@@ -48,25 +69,43 @@ interface PendingRequest {
   txn: TxnEntry | null;
   authInfo: readonly Id[];
   arrivedMs: number;
+  /** Quorum writes: the result of applying the committed txn, once it is applied. */
+  applied: TxnResult | null;
+  /** A learner's sync(): answered once the leader's SYNC comes back. */
+  awaitingSync: boolean;
 }
 
+
 /**
- * The standalone request pipeline. Every request joins one FIFO queue: writes are turned into
- * txns at once (prep, against the overlay of not-yet-applied changes) and handed to the
- * persister; once a flush makes them durable, the queue drains in order, applying each txn and
- * answering each request. Reads wait behind the writes that arrived before them, so every
- * session sees its own writes, and watch events are queued before any reply that reflects them.
- * One pass per event-loop turn: arrivals only enqueue; `pass` runs from setImmediate.
+ * The request pipeline. Every request joins one FIFO queue and replies leave in queue order, so
+ * each session sees its own writes and watch events are queued before any reply that reflects
+ * them. One pass per event-loop turn: arrivals only enqueue; `pass` runs from setImmediate.
+ *
+ * Standalone: a write is turned into a txn at once (prep, against the overlay of changes not yet
+ * applied) and handed to the persister; once a flush makes it durable the queue drains past it,
+ * applying the txn and answering it.
+ * Quorum: a leader prepares and proposes; a learner forwards the request. The txn is applied
+ * when ZAB commits it (`applyCommitted`, in zxid order, our own and everyone else's), and a
+ * write waiting at the queue's head is answered once its txn has been applied.
  */
 export class ZkServer {
-  readonly tree: DataTree;
-  readonly overlay: ChangeOverlay;
+  tree: DataTree;
+  overlay: ChangeOverlay;
   readonly sessions: SessionTracker;
   readonly stats = new ServerStats();
   /** Connections by the session they carry. */
   readonly cnxnBySession = new Map<bigint, ServerCnxn>();
+  role: PipelineRole = 'standalone';
+  replicator: Replicator | null = null;
   private readonly queue: PendingRequest[] = [];
   private head = 0;
+  /** Quorum: queued writes whose txn has not been applied yet, in the order they will commit. */
+  private awaiting: PendingRequest[] = [];
+  private awaitingHead = 0;
+  /** Learner: queued sync() requests waiting for the leader's SYNC, oldest first. */
+  private awaitingSyncs: PendingRequest[] = [];
+  /** Learner: sessions touched since the last PING reply (id -> timeout), reported to the leader. */
+  private touched = new Map<bigint, number>();
   /** The last zxid handed out by prep. */
   private lastZxid = 0n;
   /** The highest zxid the persister has made durable. */
@@ -74,8 +113,8 @@ export class ZkServer {
   private flushingUpTo = -1n;
   private scheduled = false;
   private readonly dirty = new Set<ServerCnxn>();
-  private readonly prepEnv: PrepEnv;
-  private readonly readEnv: ReadEnv;
+  private prepEnv!: PrepEnv;
+  private readEnv!: ReadEnv;
   /** Called after each txn is applied (the snapshot policy counts them). */
   onTxnCommitted: (() => void) | null = null;
   private readonly runPass = (): void => this.pass();
@@ -96,7 +135,12 @@ export class ZkServer {
       this.durableZxid = initial.lastZxid;
       for (const [id, timeoutMs] of initial.sessions) this.sessions.add(id, timeoutMs, clock.elapsedMs());
     }
+    this.bindEnvs();
+  }
+
+  private bindEnvs(): void {
     const sessions = this.sessions;
+    const opts = this.opts;
     this.prepEnv = {
       tree: this.tree,
       overlay: this.overlay,
@@ -113,30 +157,66 @@ export class ZkServer {
     return this.tree.lastProcessedZxid;
   }
 
-  /** Requests queued or waiting on the disk. */
+  /** Requests queued or waiting on the disk (or, in quorum mode, on a commit). */
   get outstanding(): number {
     return this.queue.length - this.head;
   }
 
-  submitRead(cnxn: ServerCnxn, cxid: number, req: ReadRequest): void {
+  /** Whether a learner must hand request bodies to submitWrite (it forwards them). */
+  get forwardsRequests(): boolean {
+    return this.role === 'learner';
+  }
+
+  submitRead(cnxn: ServerCnxn, cxid: number, req: ReadRequest, body: Buffer | null = null): void {
     this.stats.packetsReceived++;
-    this.queue.push({
-      cnxn, type: req.type, sessionId: cnxn.sessionId, cxid, read: req, txn: null, authInfo: cnxn.authInfo, arrivedMs: this.clock.elapsedMs(),
-    });
+    const pending: PendingRequest = {
+      cnxn, type: req.type, sessionId: cnxn.sessionId, cxid, read: req, txn: null, authInfo: cnxn.authInfo,
+      arrivedMs: this.clock.elapsedMs(), applied: null, awaitingSync: false,
+    };
+    if (req.type === OpCode.sync && this.role === 'learner' && body !== null) {
+      // Answered once the leader has committed everything it had proposed when the sync got there.
+      pending.awaitingSync = true;
+      this.awaitingSyncs.push(pending);
+      this.replicator!.forward(cnxn.sessionId, cxid, OpCode.sync, body, cnxn.authInfo);
+    }
+    this.queue.push(pending);
     this.schedule();
   }
 
-  /** Prepare a write now (assigning its zxid) and queue it until it is durable. */
-  submitWrite(cnxn: ServerCnxn | null, sessionId: bigint, cxid: number, req: WriteRequest, authInfo: readonly Id[]): void {
+  /**
+   * A write: standalone and leader prepare it now (assigning its zxid); a learner forwards `body`.
+   * It stays queued until durable (standalone) or committed (quorum).
+   */
+  submitWrite(
+    cnxn: ServerCnxn | null, sessionId: bigint, cxid: number, req: WriteRequest, authInfo: readonly Id[], body: Buffer | null = null,
+  ): void {
     if (cnxn !== null) this.stats.packetsReceived++;
-    const zxid = ++this.lastZxid;
-    const timeMs = this.clock.wallMs();
-    const body = prepRequest(this.prepEnv, { sessionId, authInfo, zxid, timeMs }, req);
-    if (body.type === OpCode.closeSession) this.sessions.setClosing(sessionId);
-    const txn: TxnEntry = { hdr: { clientId: sessionId, cxid, zxid, time: timeMs, type: body.type }, body, digest: null };
-    this.persister.append(txn);
     const type = req.type === OpCode.error ? req.originalType : req.type;
-    this.queue.push({ cnxn, type, sessionId, cxid, read: null, txn, authInfo, arrivedMs: this.clock.elapsedMs() });
+    const pending: PendingRequest = {
+      cnxn, type, sessionId, cxid, read: null, txn: null, authInfo, arrivedMs: this.clock.elapsedMs(), applied: null, awaitingSync: false,
+    };
+    if (this.role === 'learner') {
+      this.replicator!.forward(sessionId, cxid, type, body ?? forwardedBody(req), authInfo);
+      this.awaiting.push(pending);
+    } else if (this.role === 'down') {
+      // Not serving: a connection still open is closed by the quorum driver; drop the request.
+      cnxn?.requestDone();
+      return;
+    } else {
+      const zxid = ++this.lastZxid;
+      const timeMs = this.clock.wallMs();
+      const txnBody = prepRequest(this.prepEnv, { sessionId, authInfo, zxid, timeMs }, req);
+      if (txnBody.type === OpCode.closeSession) this.sessions.setClosing(sessionId);
+      const txn: TxnEntry = { hdr: { clientId: sessionId, cxid, zxid, time: timeMs, type: txnBody.type }, body: txnBody, digest: null };
+      pending.txn = txn;
+      if (this.role === 'leader') {
+        this.awaiting.push(pending);
+        this.replicator!.propose(txn);
+      } else {
+        this.persister.append(txn);
+      }
+    }
+    this.queue.push(pending);
     this.schedule();
   }
 
@@ -148,6 +228,115 @@ export class ZkServer {
     this.submitWrite(cnxn, sessionId, 0, { type: OpCode.createSession, timeOut: timeoutMs }, []);
     return sessionId;
   }
+
+  /**
+   * Leader: a request a learner forwarded. It is prepared like a local one; the learner answers
+   * its client when the commit reaches it. Bodies that do not decode become error txns, as
+   * local ones do.
+   */
+  submitForwarded(sessionId: bigint, cxid: number, type: number, body: Buffer, authInfo: readonly Id[]): void {
+    if (this.role !== 'leader') return;
+    if (type === OpCode.createSession) {
+      if (body.length < 4) return;
+      const timeOut = body.readInt32BE(0);
+      if (this.sessions.get(sessionId) === undefined) this.sessions.add(sessionId, timeOut, this.clock.elapsedMs());
+      this.submitWrite(null, sessionId, cxid, { type: OpCode.createSession, timeOut }, authInfo);
+      return;
+    }
+    this.sessions.touch(sessionId, this.clock.elapsedMs());
+    const decoded = decodeRequest(type, new JuteReader(body));
+    if (decoded.kind !== 'write') {
+      this.log.debug({ type }, 'ignoring a forwarded request that is not a write');
+      return;
+    }
+    this.submitWrite(null, sessionId, cxid, decoded.req, authInfo);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Quorum roles
+
+  /** The leader's epoch is established: prepare txns from zxid `lastZxid` + 1 on. */
+  startLeading(lastZxid: bigint): void {
+    this.role = 'leader';
+    this.lastZxid = lastZxid;
+    this.overlay = new ChangeOverlay(this.tree);
+    this.bindEnvs();
+    // Sessions learned from txns have no last-seen time here: each gets a full timeout from now.
+    const now = this.clock.elapsedMs();
+    for (const session of [...this.sessions.all()]) {
+      session.closing = false;
+      this.sessions.add(session.id, session.timeoutMs, now);
+    }
+  }
+
+  startFollowing(): void {
+    this.role = 'learner';
+    this.touched.clear();
+  }
+
+  /**
+   * Leave the role: nothing queued will be answered here (the driver closes every client
+   * connection; clients reconnect and resend). Prepared txns that did not commit are forgotten.
+   */
+  stopServing(): void {
+    this.role = 'down';
+    for (let i = this.head; i < this.queue.length; i++) this.queue[i]!.cnxn?.requestDone();
+    this.queue.length = 0;
+    this.head = 0;
+    this.awaiting = [];
+    this.awaitingHead = 0;
+    this.awaitingSyncs = [];
+    this.overlay = new ChangeOverlay(this.tree);
+    this.bindEnvs();
+  }
+
+  /** Replace the database (a learner installing its leader's snapshot). Only while down. */
+  loadDatabase(tree: DataTree, sessions: ReadonlyMap<bigint, number>): void {
+    this.tree = tree;
+    this.overlay = new ChangeOverlay(tree);
+    this.bindEnvs();
+    this.sessions.clear();
+    const now = this.clock.elapsedMs();
+    for (const [id, timeoutMs] of sessions) this.sessions.add(id, timeoutMs, now);
+  }
+
+  /** Apply a txn ZAB committed (or that sync brought), and answer the local request it came from. */
+  applyCommitted(entry: TxnEntry): void {
+    const head = this.awaiting[this.awaitingHead];
+    const mine =
+      head !== undefined &&
+      (head.txn !== null ? head.txn.hdr.zxid === entry.hdr.zxid : head.sessionId === entry.hdr.clientId && head.cxid === entry.hdr.cxid);
+    const result = this.applyToTree(entry, mine ? head.cnxn : null);
+    if (mine) {
+      head.applied = result;
+      this.awaitingHead++;
+      if (this.awaitingHead > 1024 && this.awaitingHead * 2 > this.awaiting.length) {
+        this.awaiting = this.awaiting.slice(this.awaitingHead);
+        this.awaitingHead = 0;
+      }
+    }
+    // Answer what this txn unblocks before the next one is applied: a read queued between two
+    // writes must see the first and not the second.
+    this.drain(false);
+    this.schedule();
+  }
+
+  /** Learner: the leader answered our oldest forwarded sync(). */
+  syncAnswered(): void {
+    const pending = this.awaitingSyncs.shift();
+    if (pending === undefined) return;
+    pending.awaitingSync = false;
+    this.schedule();
+  }
+
+  /** Learner: sessions touched since the last call, for the PING reply. */
+  takeTouchedSessions(): Map<bigint, number> {
+    const touched = this.touched;
+    this.touched = new Map();
+    return touched;
+  }
+
+  // -------------------------------------------------------------------------------------------
 
   markDirty(cnxn: ServerCnxn): void {
     this.dirty.add(cnxn);
@@ -165,7 +354,7 @@ export class ZkServer {
       this.flushingUpTo = this.lastZxid;
       this.persister.flush(this.onFlushed);
     }
-    this.drain();
+    this.drain(true);
   }
 
   private flushed(err: Error | null): void {
@@ -179,14 +368,25 @@ export class ZkServer {
     this.schedule();
   }
 
-  private drain(): void {
+  private drain(flush: boolean): void {
     const queue = this.queue;
+    const standalone = this.role === 'standalone';
     while (this.head < queue.length) {
       const req = queue[this.head]!;
-      if (req.txn !== null && req.txn.hdr.zxid > this.durableZxid) break;
-      this.head++;
-      if (req.txn !== null) this.commit(req, req.txn);
-      else this.answerRead(req);
+      if (req.read !== null) {
+        if (req.awaitingSync) break;
+        this.head++;
+        this.answerRead(req);
+      } else if (standalone) {
+        const txn = req.txn!;
+        if (txn.hdr.zxid > this.durableZxid) break;
+        this.head++;
+        this.answerWrite(req, txn.body.type, this.applyToTree(txn, req.cnxn));
+      } else {
+        if (req.applied === null) break;
+        this.head++;
+        this.answerWrite(req, req.type, req.applied);
+      }
     }
     if (this.head === queue.length) {
       queue.length = 0;
@@ -195,21 +395,32 @@ export class ZkServer {
       queue.splice(0, this.head);
       this.head = 0;
     }
+    if (!flush) return;
     for (const cnxn of this.dirty) cnxn.flush();
     this.dirty.clear();
   }
 
-  private commit(req: PendingRequest, txn: TxnEntry): void {
+  private applyToTree(txn: TxnEntry, requester: ServerCnxn | null): TxnResult {
     const result = applyTxn(this.tree, txn.hdr, txn.body);
     this.overlay.applied(txn.hdr.zxid);
-    if (txn.body.type === OpCode.closeSession) this.sessionClosed(req);
+    const body = txn.body;
+    if (body.type === OpCode.createSession && this.sessions.get(txn.hdr.clientId) === undefined) {
+      // A session created through another server: every server tracks every session (a learner
+      // checks reconnects against it; a new leader takes over expiry).
+      this.sessions.add(txn.hdr.clientId, body.record.timeOut, this.clock.elapsedMs());
+    }
+    if (body.type === OpCode.closeSession) this.sessionClosed(txn.hdr.clientId, requester);
     this.onTxnCommitted?.();
+    return result;
+  }
+
+  private answerWrite(req: PendingRequest, txnType: number, result: TxnResult): void {
     const cnxn = req.cnxn;
     if (cnxn === null || cnxn.closed) {
       cnxn?.requestDone();
       return;
     }
-    if (txn.body.type === OpCode.createSession) {
+    if (req.type === OpCode.createSession) {
       this.cnxnBySession.set(req.sessionId, cnxn);
       cnxn.finishSessionInit(true);
       this.answered(req, cnxn);
@@ -227,16 +438,17 @@ export class ZkServer {
     }
     w.endFrame();
     this.answered(req, cnxn);
-    if (txn.body.type === OpCode.closeSession) cnxn.closeAfterFlush('client closed the session');
+    if (txnType === OpCode.closeSession || req.type === OpCode.closeSession) cnxn.closeAfterFlush('client closed the session');
   }
 
-  private sessionClosed(req: PendingRequest): void {
-    this.sessions.remove(req.sessionId);
-    const owner = this.cnxnBySession.get(req.sessionId);
+  private sessionClosed(sessionId: bigint, requester: ServerCnxn | null): void {
+    this.sessions.remove(sessionId);
+    this.touched.delete(sessionId);
+    const owner = this.cnxnBySession.get(sessionId);
     if (owner === undefined) return;
-    this.cnxnBySession.delete(req.sessionId);
-    // Expired (no requesting connection): drop the client's connection too.
-    if (req.cnxn === null && !owner.closed) owner.closeAfterFlush('session expired');
+    this.cnxnBySession.delete(sessionId);
+    // Expired (not closed by its own client): drop the client's connection too.
+    if (requester === null && !owner.closed) owner.closeAfterFlush('session expired');
   }
 
   private answerRead(req: PendingRequest): void {
@@ -282,8 +494,14 @@ export class ZkServer {
     else this.dirty.add(cnxn);
   }
 
+  /** Whether this server owns session expiry and container reaping (standalone or leader). */
+  private get ownsExpiry(): boolean {
+    return this.role === 'standalone' || this.role === 'leader';
+  }
+
   /** Close sessions whose time ran out; runs every tick. */
   expireSessions(): void {
+    if (!this.ownsExpiry) return;
     for (const sessionId of this.sessions.expire(this.clock.elapsedMs())) {
       this.log.info({ sessionId: `0x${BigInt.asUintN(64, sessionId).toString(16)}` }, 'session expired');
       this.submitWrite(null, sessionId, 0, { type: OpCode.closeSession }, []);
@@ -292,6 +510,7 @@ export class ZkServer {
 
   /** Delete emptied containers and expired TTL nodes; runs every containerCheckIntervalMs. */
   reapContainers(): void {
+    if (!this.ownsExpiry) return;
     for (const path of reapCandidates(this.tree, this.clock.wallMs())) {
       this.submitWrite(null, 0n, 0, { type: OpCode.deleteContainer, path }, []);
     }
@@ -311,6 +530,18 @@ export class ZkServer {
 
   /** Keep a session alive on any packet from its client; false when it is gone or closing. */
   touch(sessionId: bigint): boolean {
-    return this.sessions.touch(sessionId, this.clock.elapsedMs());
+    const ok = this.sessions.touch(sessionId, this.clock.elapsedMs());
+    if (ok && this.role === 'learner') this.touched.set(sessionId, this.sessions.get(sessionId)!.timeoutMs);
+    return ok;
   }
+}
+
+/** What a learner forwards for requests it made itself (no client bytes to pass on). */
+function forwardedBody(req: WriteRequest): Buffer {
+  if (req.type === OpCode.createSession) {
+    const body = Buffer.alloc(4);
+    body.writeInt32BE(req.timeOut);
+    return body;
+  }
+  return Buffer.alloc(0);
 }

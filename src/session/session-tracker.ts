@@ -108,6 +108,12 @@ export class SessionTracker {
     this.buckets.get(session.expiresAtMs)?.delete(id);
   }
 
+  /** Forget every session (a learner loading a snapshot from its leader). */
+  clear(): void {
+    this.sessions.clear();
+    this.buckets.clear();
+  }
+
   get(id: bigint): Session | undefined {
     return this.sessions.get(id);
   }

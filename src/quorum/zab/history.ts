@@ -87,6 +87,17 @@ export class History {
     this.entries.length = this.firstAfter(zxid);
   }
 
+  /**
+   * Forget the entries up to zxid, as if a snapshot at zxid held them (the driver's tree does):
+   * a learner further behind is then sent a SNAP. Only for committed, applied txns.
+   */
+  compactTo(zxid: bigint): void {
+    const keepFrom = this.firstAfter(zxid);
+    if (keepFrom === 0) return;
+    this.snapshotZxid = this.entries[keepFrom - 1]!.hdr.zxid;
+    this.entries = this.entries.slice(keepFrom);
+  }
+
   installSnapshot(zxid: bigint): void {
     this.snapshotZxid = zxid;
     this.entries = [];
