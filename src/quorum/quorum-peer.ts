@@ -38,6 +38,8 @@ import type { ApplyItem, OutMessage, Ready, Sid, ZabEvent, ZabInput } from './za
 import { ZabPeer } from './zab/zab-peer.js';
 import { makeZxid, zxidHex } from './zab/zxid.js';
 import { ZabStorage } from './zab-storage.js';
+import type { QuorumView } from '../server/four-letter/types.js';
+import { encodeTxnPayload } from './zab/packets.js';
 import { OpCode } from '../proto/opcodes.js';
 
 /** What the quorum driver needs of the server process it runs in. */
@@ -84,7 +86,7 @@ interface LeaderLink {
 
 export type QuorumMode = 'leader' | 'follower' | 'observer' | 'looking';
 
-export class QuorumPeer implements QuorumConnectionHandler {
+export class QuorumPeer implements QuorumConnectionHandler, QuorumView {
   readonly zab: ZabPeer;
   readonly election: ElectionDriver;
   private readonly config: Config;
@@ -105,6 +107,7 @@ export class QuorumPeer implements QuorumConnectionHandler {
   private stopped = false;
   /** When the current role was established (for srvr's and mntr's figures). */
   establishedAtMs = 0;
+  readonly proposalSizes = { last: -1, min: -1, max: -1 };
 
   constructor(opts: QuorumPeerOptions) {
     const { config, host, log } = opts;
@@ -187,11 +190,29 @@ export class QuorumPeer implements QuorumConnectionHandler {
     }
   }
 
-  /** Learners in sync with this leader (participants and observers), for mntr and srvr. */
-  learners(): { sid: Sid; observer: boolean }[] {
-    const out: { sid: Sid; observer: boolean }[] = [];
-    for (const sid of this.toLearners.keys()) out.push({ sid, observer: this.zab.config.observers.includes(sid) });
-    return out;
+  // QuorumView (four-letter words)
+
+  get quorumSize(): number {
+    return this.zab.config.voters.length;
+  }
+
+  peerState(): string {
+    const state = this.zab.state;
+    if (state === 'looking') return 'looking';
+    // ZooKeeper's QuorumPeer.getDetailedPeerState: the peer state, then the ZAB phase.
+    return `${state} - ${this.zab.serving ? 'broadcast' : 'synchronization'}`;
+  }
+
+  leaderSid(): number | null {
+    return this.zab.leaderSid;
+  }
+
+  learnerCounts(): ReturnType<QuorumView['learnerCounts']> {
+    return this.zab.learnerCounts();
+  }
+
+  leaderUptimeMs(): number {
+    return this.zab.state === 'leading' && this.zab.serving ? Date.now() - this.establishedAtMs : 0;
   }
 
   async start(): Promise<void> {
@@ -359,6 +380,11 @@ export class QuorumPeer implements QuorumConnectionHandler {
   }
 
   private propose(txn: TxnEntry): void {
+    const size = encodeTxnPayload(txn).length;
+    const p = this.proposalSizes;
+    p.last = size;
+    if (p.min < 0 || size < p.min) p.min = size;
+    if (size > p.max) p.max = size;
     this.step({ type: 'propose', entry: txn });
   }
 

@@ -112,6 +112,10 @@ export class StandaloneServer implements RunningServer, ConnectionHost, ServerVi
     return this.quorum?.mode() ?? 'standalone';
   }
 
+  get quorumView(): QuorumPeer | null {
+    return this.quorum;
+  }
+
   dropClients(reason: string): void {
     for (const cnxn of [...this.connections]) cnxn.closeAfterFlush(reason);
   }

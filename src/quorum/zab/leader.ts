@@ -100,6 +100,18 @@ export class LeaderRole {
     return [...this.learners.keys()];
   }
 
+  /** For mntr: learners connected, and those in sync (acked NEWLEADER) by kind. */
+  learnerCounts(): { learners: number; syncedFollowers: number; syncedObservers: number; pendingSyncs: number } {
+    let syncedFollowers = 0;
+    let syncedObservers = 0;
+    for (const h of this.learners.values()) {
+      if (h.stage !== 'synced' && h.stage !== 'active') continue;
+      if (h.observer) syncedObservers++;
+      else syncedFollowers++;
+    }
+    return { learners: this.learners.size, syncedFollowers, syncedObservers, pendingSyncs: this.pendingSyncs.length };
+  }
+
   start(): void {
     this.connecting.add(this.peer.sid);
     this.checkEpochQuorum();

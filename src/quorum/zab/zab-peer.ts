@@ -79,6 +79,11 @@ export class ZabPeer {
     return this.role instanceof LeaderRole ? this.sid : this.role.leader;
   }
 
+  /** The leader's view of its learners (null unless leading). */
+  learnerCounts(): ReturnType<LeaderRole['learnerCounts']> | null {
+    return this.role instanceof LeaderRole ? this.role.learnerCounts() : null;
+  }
+
   /** The zxid the next `propose` must carry, or null when this peer cannot propose now. */
   nextZxid(): bigint | null {
     return this.role instanceof LeaderRole ? this.role.nextZxid() : null;

@@ -36,7 +36,35 @@ export function monitorText(view: FourLetterView): string {
   lines.push(['local_sessions', '0']);
   lines.push(['uptime', String(Math.max(0, Date.now() - view.startedMs))]);
   lines.push(['max_latency', String(Math.round(stats.latencyMaxMs))]);
+  if (view.quorumView) lines.push(...quorumLines(view));
   return lines.map(([key, value]) => `zk_${key}\t${value}\n`).join('');
+}
+
+/** The gauges an ensemble member registers (QuorumZooKeeperServer and its leader/learner kinds). */
+function quorumLines(view: FourLetterView): [string, string][] {
+  const q = view.quorumView!;
+  const lines: [string, string][] = [['quorum_size', String(q.quorumSize)]];
+  const mode = view.mode();
+  if (mode === 'leader') {
+    const counts = q.learnerCounts();
+    const p = q.proposalSizes;
+    if (counts !== null) {
+      lines.push(['learners', String(counts.learners)]);
+      lines.push(['synced_followers', String(counts.syncedFollowers)]);
+      // Participants that do not vote exist only with dynamic reconfiguration, which tszk lacks.
+      lines.push(['synced_non_voting_followers', '0']);
+      lines.push(['synced_observers', String(counts.syncedObservers)]);
+      lines.push(['pending_syncs', String(counts.pendingSyncs)]);
+    }
+    lines.push(['leader_uptime', String(q.leaderUptimeMs())]);
+    lines.push(['last_proposal_size', String(p.last)]);
+    lines.push(['max_proposal_size', String(p.max)]);
+    lines.push(['min_proposal_size', String(p.min)]);
+  } else if (mode === 'observer') {
+    lines.push(['observer_master_id', String(q.leaderSid() ?? -1)]);
+  }
+  lines.push(['peer_state', q.peerState()]);
+  return lines;
 }
 
 /** DataTree.getEphemeralsCount: ephemeral paths over all sessions. */

@@ -71,6 +71,11 @@ export function statText(view: FourLetterView, clients: boolean, asker: FourLett
   }
   out += serverStatsText(view);
   out += `Node count: ${zkNodeCount(view.server.tree)}\n`;
+  const q = view.quorumView;
+  if (q && view.mode() === 'leader') {
+    const p = q.proposalSizes;
+    out += `Proposal sizes last/min/max: ${p.last}/${p.min}/${p.max}\n`;
+  }
   return out;
 }
 

@@ -41,6 +41,22 @@ export interface FourLetterCnxn {
   readonly responseStats?: ResponseStatsView;
 }
 
+/** What an ensemble member adds to srvr, stat and mntr (absent on a standalone server). */
+export interface QuorumView {
+  /** zk_peer_state: "leading - broadcast", "following - broadcast", "observing - broadcast", "looking". */
+  peerState(): string;
+  /** Voting members. */
+  readonly quorumSize: number;
+  /** The leader's sid (what an observer reports as its observer master). */
+  leaderSid(): number | null;
+  /** Leader only: learners connected and in sync, pending learner syncs; null elsewhere. */
+  learnerCounts(): { learners: number; syncedFollowers: number; syncedObservers: number; pendingSyncs: number } | null;
+  /** Leader only: ms since the epoch was established. */
+  leaderUptimeMs(): number;
+  /** Leader only: serialized size of the last, smallest and largest proposal (-1 before any). */
+  readonly proposalSizes: { last: number; min: number; max: number };
+}
+
 /** What the words may read of a running server (ServerView satisfies it). */
 export interface FourLetterView {
   readonly config: Config;
@@ -53,4 +69,6 @@ export interface FourLetterView {
   mode(): string;
   /** The pipeline's clock, to turn session expiry times into dates; the system clock when absent. */
   readonly clock?: Clock;
+  /** In quorum mode. */
+  readonly quorumView?: QuorumView | null;
 }
