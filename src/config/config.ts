@@ -62,6 +62,8 @@ export interface Config {
   maxSessionTimeoutMs: number;
   globalOutstandingLimit: number;
   snapCount: number;
+  /** zookeeper.commitLogCount: committed txns a leader keeps in memory to sync learners by DIFF. */
+  commitLogCount: number;
   preAllocSizeKb: number;
   /** zookeeper.snapSizeLimitInKb (default 4 GiB); <= 0 disables the size trigger. */
   snapSizeLimitKb: number;

@@ -48,7 +48,7 @@ export const FOUR_LETTER_WORDS: readonly string[] = Object.freeze([
 export const ACTED_ON_KEYS: ReadonlySet<string> = new Set([
   'tickTime', 'initLimit', 'syncLimit', 'connectToLearnerMasterLimit', 'dataDir', 'dataLogDir',
   'clientPort', 'clientPortAddress', 'maxClientCnxns', 'minSessionTimeout', 'maxSessionTimeout',
-  'globalOutstandingLimit', 'snapCount', 'preAllocSize', 'forceSync', '4lw.commands.whitelist',
+  'globalOutstandingLimit', 'snapCount', 'commitLogCount', 'preAllocSize', 'forceSync', '4lw.commands.whitelist',
   'autopurge.snapRetainCount', 'autopurge.purgeInterval', 'extendedTypesEnabled', 'enforceQuota',
   'skipACL', 'DigestAuthenticationProvider.superDigest', 'jute.maxbuffer', 'reconfigEnabled',
   'standaloneEnabled', 'readonlymode.enabled', 'znode.container.checkIntervalMs', 'peerType',
@@ -726,6 +726,7 @@ function readLimits(ctx: Ctx, tickTimeMs: number): Limits {
 type Persistence = Pick<
   Config,
   | 'snapCount'
+  | 'commitLogCount'
   | 'preAllocSizeKb'
   | 'forceSync'
   | 'snapSizeLimitKb'
@@ -758,6 +759,7 @@ function readPersistence(ctx: Ctx): Persistence {
   const kbText = 'expected an integer number of kilobytes (<= 0 disables)';
   return {
     snapCount,
+    commitLogCount: propInt(src.zk('commitLogCount'), 500, 1, INT_MAX, 'expected a positive integer number of transactions'),
     preAllocSizeKb: preAllocSizeKb ?? 65536,
     forceSync: yesNo(src.zk('forceSync'), true, 'yes'),
     snapSizeLimitKb: propLong(src.zk('snapSizeLimitInKb'), 4194304, kbText),

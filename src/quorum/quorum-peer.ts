@@ -65,11 +65,6 @@ const MAX_OUTSTANDING_PROPOSALS = 100_000;
 const MAX_UNSENT_BYTES = 256 * 1024 * 1024;
 /** Largest SNAP stream accepted: a whole database. */
 const MAX_SNAP_BYTES = 8 * 1024 * 1024 * 1024;
-/**
- * Committed txns kept in memory for DIFF syncs (ZooKeeper keeps 500, then reads its log files);
- * a learner further behind gets a SNAP. Compacted in batches of the same size.
- */
-const HISTORY_KEEP = 10_000;
 /** Between attempts to reach the leader's quorum port. */
 const CONNECT_RETRY_MS = 200;
 
@@ -269,10 +264,15 @@ export class QuorumPeer implements QuorumConnectionHandler, QuorumView {
     if (ready.apply.length > 0) this.compactHistory();
   }
 
+  /**
+   * Keep commitLogCount committed txns in memory for DIFF syncs (ZooKeeper does the same, then
+   * also reads its log files); a learner further behind gets a SNAP. Compacted in batches.
+   */
   private compactHistory(): void {
     const h = this.zab.history;
-    if (h.length < 2 * HISTORY_KEEP) return;
-    const upTo = h.at(h.length - HISTORY_KEEP).hdr.zxid;
+    const keep = this.config.commitLogCount;
+    if (h.length < 2 * keep) return;
+    const upTo = h.at(h.length - keep).hdr.zxid;
     h.compactTo(upTo < this.zab.appliedZxid ? upTo : this.zab.appliedZxid);
   }
 
@@ -288,6 +288,9 @@ export class QuorumPeer implements QuorumConnectionHandler, QuorumView {
     }
     const conn = this.toLearners.get(m.to);
     if (conn === undefined) return;
+    if (m.packet.type === 'diff' || m.packet.type === 'trunc' || m.packet.type === 'snap') {
+      conn.log.info({ learner: m.to, sync: m.packet.type.toUpperCase(), zxid: zxidHex(m.packet.zxid) }, 'synchronizing learner');
+    }
     conn.send(m.packet);
     if (m.packet.type === 'snap') this.sendSnapshot(conn, m.packet.zxid);
   }
