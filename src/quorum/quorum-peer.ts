@@ -346,14 +346,18 @@ export class QuorumPeer implements QuorumConnectionHandler, QuorumView {
     switch (e.type) {
       case 'leading':
         this.election.fle.updateElectionVote(e.epoch);
-        server.replicator = { propose: (txn) => this.propose(txn), forward: () => undefined };
+        server.replicator = { propose: (txn) => this.propose(txn), forward: () => undefined, revalidate: () => undefined };
         server.startLeading(makeZxid(e.epoch, 0n));
         this.establishedAtMs = Date.now();
         this.log.info({ epoch: String(e.epoch), zxid: zxidHex(e.zxid) }, 'LEADING: serving clients');
         return;
       case 'following':
         this.election.fle.updateElectionVote(e.epoch);
-        server.replicator = { propose: () => undefined, forward: (...args) => this.forward(...args) };
+        server.replicator = {
+          propose: () => undefined,
+          forward: (...args) => this.forward(...args),
+          revalidate: (sessionId, timeoutMs) => this.sendRevalidate(sessionId, timeoutMs),
+        };
         server.startFollowing();
         this.establishedAtMs = Date.now();
         this.log.info({ leader: e.leader, epoch: String(e.epoch), observer: e.observer }, `${e.observer ? 'OBSERVING' : 'FOLLOWING'}: serving clients`);
@@ -371,7 +375,7 @@ export class QuorumPeer implements QuorumConnectionHandler, QuorumView {
         return;
       case 'request':
         if (e.packet.opType === OpCode.sync) this.step({ type: 'learnerSync', from: e.from });
-        else server.submitForwarded(e.packet.sessionId, e.packet.cxid, e.packet.opType, e.packet.request, e.packet.authinfo);
+        else server.submitForwarded(e.from, e.packet.sessionId, e.packet.cxid, e.packet.opType, e.packet.request, e.packet.authinfo);
         return;
       case 'syncReply':
         server.syncAnswered();
@@ -395,6 +399,19 @@ export class QuorumPeer implements QuorumConnectionHandler, QuorumView {
     const conn = this.leaderLink?.conn ?? null;
     if (conn === null) return;
     conn.send({ type: 'request', sessionId, cxid, opType: type, request: body, authinfo: [...authInfo] });
+  }
+
+  /** REVALIDATE to the leader: sessionId:long timeout:int; the answer comes back as REVALIDATE too. */
+  private sendRevalidate(sessionId: bigint, timeoutMs: number): void {
+    const conn = this.leaderLink?.conn ?? null;
+    if (conn === null) {
+      this.host.server.revalidated(sessionId, false);
+      return;
+    }
+    const data = Buffer.alloc(12);
+    data.writeBigInt64BE(sessionId, 0);
+    data.writeInt32BE(timeoutMs, 8);
+    conn.send({ type: 'revalidate', zxid: -1n, data });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -506,13 +523,17 @@ export class QuorumPeer implements QuorumConnectionHandler, QuorumView {
     }
     const sid = conn.sid;
     if (conn === this.leaderLink?.conn) {
-      if (packet.type === 'revalidate') return;
+      if (packet.type === 'revalidate') {
+        // sessionId:long valid:bool
+        if (packet.data !== null && packet.data.length >= 9) this.host.server.revalidated(packet.data.readBigInt64BE(0), packet.data[8] !== 0);
+        return;
+      }
       this.step({ type: 'message', from: sid, packet });
       return;
     }
     if (this.toLearners.get(sid) !== conn) return;
     if (packet.type === 'ping') this.touchSessions(packet.data);
-    else if (packet.type === 'revalidate') return this.revalidate(conn, packet.data);
+    else if (packet.type === 'revalidate') return this.revalidate(conn, sid, packet.data);
     this.step({ type: 'message', from: sid, packet });
   }
 
@@ -558,11 +579,13 @@ export class QuorumPeer implements QuorumConnectionHandler, QuorumView {
   }
 
   /** A client moved to a learner with its session: still valid? (And touched, as Java does.) */
-  private revalidate(conn: QuorumConnection, data: Buffer | null): void {
+  private revalidate(conn: QuorumConnection, learner: Sid, data: Buffer | null): void {
     if (data === null || data.length < 12) return;
     const sessionId = data.readBigInt64BE(0);
     const server = this.host.server;
     const valid = server.role === 'leader' && server.touch(sessionId);
+    // Its client is there now: requests still arriving through another server get SessionMoved.
+    if (valid) server.sessions.setOwner(sessionId, learner);
     const reply = Buffer.alloc(9);
     reply.writeBigInt64BE(sessionId, 0);
     reply.writeUInt8(valid ? 1 : 0, 8);

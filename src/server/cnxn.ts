@@ -7,6 +7,8 @@ import type { ResponseStats } from './response-stats.js';
 export interface ServerCnxn extends Watcher {
   readonly id: number;
   sessionId: bigint;
+  /** The negotiated session timeout. */
+  sessionTimeoutMs: number;
   readonly authInfo: Id[];
   /** Replies and notifications accumulate here and leave in one socket write per pass. */
   readonly out: JuteWriter;

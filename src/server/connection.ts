@@ -178,19 +178,15 @@ export class ClientConnection implements ServerCnxn {
     // Like ZooKeeper, drop the session's current connection before checking the password.
     const previous = server.cnxnBySession.get(req.sessionId);
     if (previous !== undefined && previous !== this) previous.closeAfterFlush('session reconnected elsewhere');
-    const session = server.sessions.get(req.sessionId);
-    const valid = checkPassword(req.sessionId, req.passwd) && session !== undefined && server.touch(req.sessionId);
-    if (!valid) {
-      this.log.info(`refusing reconnect to session 0x${BigInt.asUintN(64, req.sessionId).toString(16)}: expired or bad password`);
+    if (!checkPassword(req.sessionId, req.passwd)) {
+      this.log.info(`refusing reconnect to session 0x${BigInt.asUintN(64, req.sessionId).toString(16)}: bad password`);
       this.finishSessionInit(false);
       this.flush();
       return;
     }
-    session.timeoutMs = this.sessionTimeoutMs;
-    server.touch(req.sessionId);
-    server.cnxnBySession.set(req.sessionId, this);
-    this.finishSessionInit(true);
-    this.flush();
+    // Reads stay paused until the server answers (a learner asks its leader first).
+    this.state = 'connecting';
+    server.reconnect(this, req.sessionId, this.sessionTimeoutMs);
   }
 
   finishSessionInit(valid: boolean): void {

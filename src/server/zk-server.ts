@@ -48,6 +48,8 @@ export interface Replicator {
   propose(txn: TxnEntry): void;
   /** Send a client request to the leader: its body as the client sent it (after the header). */
   forward(sessionId: bigint, cxid: number, type: number, body: Buffer, authInfo: readonly Id[]): void;
+  /** Ask the leader whether a session a client reconnects with is still valid (REVALIDATE). */
+  revalidate(sessionId: bigint, timeoutMs: number): void;
 }
 
 /**
@@ -106,6 +108,12 @@ export class ZkServer {
   private awaitingSyncs: PendingRequest[] = [];
   /** Learner: sessions touched since the last PING reply (id -> timeout), reported to the leader. */
   private touched = new Map<bigint, number>();
+  /** Leader: the server the request being prepared came through (ourselves, or a learner's sid). */
+  private prepOrigin: number | null = null;
+  /** Set while submitForwarded hands a learner's request to submitWrite. */
+  private forwardedFrom: number | null = null;
+  /** Learner: reconnects waiting for the leader's REVALIDATE answer, by session. */
+  private readonly revalidating = new Map<bigint, ServerCnxn[]>();
   /** The last zxid handed out by prep. */
   private lastZxid = 0n;
   /** The highest zxid the persister has made durable. */
@@ -148,7 +156,7 @@ export class ZkServer {
       extendedTypesEnabled: opts.extendedTypesEnabled,
       enforceQuota: opts.enforceQuota,
       reconfigEnabled: opts.reconfigEnabled,
-      checkSession: (id) => sessions.check(id),
+      checkSession: (id) => sessions.check(id, this.role === 'leader' ? this.prepOrigin : null),
     };
     this.readEnv = { tree: this.tree, skipACL: opts.skipACL };
   }
@@ -205,6 +213,7 @@ export class ZkServer {
     } else {
       const zxid = ++this.lastZxid;
       const timeMs = this.clock.wallMs();
+      this.prepOrigin = cnxn !== null ? this.opts.serverId : this.forwardedFrom;
       const txnBody = prepRequest(this.prepEnv, { sessionId, authInfo, zxid, timeMs }, req);
       if (txnBody.type === OpCode.closeSession) this.sessions.setClosing(sessionId);
       const txn: TxnEntry = { hdr: { clientId: sessionId, cxid, zxid, time: timeMs, type: txnBody.type }, body: txnBody, digest: null };
@@ -234,12 +243,22 @@ export class ZkServer {
    * its client when the commit reaches it. Bodies that do not decode become error txns, as
    * local ones do.
    */
-  submitForwarded(sessionId: bigint, cxid: number, type: number, body: Buffer, authInfo: readonly Id[]): void {
+  submitForwarded(from: number, sessionId: bigint, cxid: number, type: number, body: Buffer, authInfo: readonly Id[]): void {
     if (this.role !== 'leader') return;
+    this.forwardedFrom = from;
+    try {
+      this.prepareForwarded(from, sessionId, cxid, type, body, authInfo);
+    } finally {
+      this.forwardedFrom = null;
+    }
+  }
+
+  private prepareForwarded(from: number, sessionId: bigint, cxid: number, type: number, body: Buffer, authInfo: readonly Id[]): void {
     if (type === OpCode.createSession) {
       if (body.length < 4) return;
       const timeOut = body.readInt32BE(0);
       if (this.sessions.get(sessionId) === undefined) this.sessions.add(sessionId, timeOut, this.clock.elapsedMs());
+      this.sessions.setOwner(sessionId, from);
       this.submitWrite(null, sessionId, cxid, { type: OpCode.createSession, timeOut }, authInfo);
       return;
     }
@@ -250,6 +269,51 @@ export class ZkServer {
       return;
     }
     this.submitWrite(null, sessionId, cxid, decoded.req, authInfo);
+  }
+
+  /**
+   * A client reconnects with an existing session. Standalone and leader decide here (a leader
+   * also takes ownership of the session); a learner asks its leader and answers when the
+   * REVALIDATE reply comes (`revalidated`).
+   */
+  reconnect(cnxn: ServerCnxn, sessionId: bigint, timeoutMs: number): void {
+    if (this.role !== 'learner') {
+      const ok = this.touch(sessionId);
+      if (ok && this.role === 'leader') this.sessions.setOwner(sessionId, this.opts.serverId);
+      this.finishReconnect(cnxn, sessionId, timeoutMs, ok);
+      return;
+    }
+    const waiting = this.revalidating.get(sessionId);
+    if (waiting !== undefined) {
+      waiting.push(cnxn);
+      return;
+    }
+    this.revalidating.set(sessionId, [cnxn]);
+    this.replicator!.revalidate(sessionId, timeoutMs);
+  }
+
+  /** Learner: the leader's answer to REVALIDATE. */
+  revalidated(sessionId: bigint, valid: boolean): void {
+    const waiting = this.revalidating.get(sessionId);
+    if (waiting === undefined) return;
+    this.revalidating.delete(sessionId);
+    for (const cnxn of waiting) {
+      if (cnxn.closed) continue;
+      // The learner tracks every session from the txns it applied; the leader's word wins.
+      if (valid && this.sessions.get(sessionId) === undefined) this.sessions.add(sessionId, cnxn.sessionTimeoutMs, this.clock.elapsedMs());
+      this.finishReconnect(cnxn, sessionId, cnxn.sessionTimeoutMs, valid && this.touch(sessionId));
+    }
+  }
+
+  private finishReconnect(cnxn: ServerCnxn, sessionId: bigint, timeoutMs: number, valid: boolean): void {
+    if (valid) {
+      const session = this.sessions.get(sessionId)!;
+      session.timeoutMs = timeoutMs;
+      this.touch(sessionId);
+      this.cnxnBySession.set(sessionId, cnxn);
+    }
+    cnxn.finishSessionInit(valid);
+    cnxn.flush();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -286,6 +350,7 @@ export class ZkServer {
     this.awaiting = [];
     this.awaitingHead = 0;
     this.awaitingSyncs = [];
+    this.revalidating.clear();
     this.overlay = new ChangeOverlay(this.tree);
     this.bindEnvs();
   }
@@ -424,6 +489,13 @@ export class ZkServer {
       this.cnxnBySession.set(req.sessionId, cnxn);
       cnxn.finishSessionInit(true);
       this.answered(req, cnxn);
+      return;
+    }
+    if (result.err === Err.sessionMoved) {
+      // The client went to another server: this connection is stale. ZooKeeper closes it
+      // without an answer.
+      cnxn.requestDone();
+      cnxn.closeAfterFlush('session moved to another server');
       return;
     }
     const w = cnxn.out;

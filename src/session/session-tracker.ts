@@ -7,6 +7,12 @@ export interface Session {
   closing: boolean;
   /** The expiry bucket the session sits in. */
   expiresAtMs: number;
+  /**
+   * Quorum leader: the server (sid) the session's client is connected to, set when the session is
+   * created or revalidated; requests arriving through another server get SessionMoved. Null when
+   * unknown (standalone, or sessions restored from disk).
+   */
+  owner: number | null;
 }
 
 const MASK_64 = (1n << 64n) - 1n;
@@ -63,7 +69,7 @@ export class SessionTracker {
   add(id: bigint, timeoutMs: number, nowMs: number): void {
     let session = this.sessions.get(id);
     if (session === undefined) {
-      session = { id, timeoutMs, closing: false, expiresAtMs: 0 };
+      session = { id, timeoutMs, closing: false, expiresAtMs: 0, owner: null };
       this.sessions.set(id, session);
     }
     this.reschedule(session, timeoutMs, nowMs);
@@ -90,10 +96,18 @@ export class SessionTracker {
     return true;
   }
 
-  check(id: bigint): number {
+  /** Ok, UnknownSession, SessionExpired (closing), or SessionMoved when `from` is not its owner. */
+  check(id: bigint, from: number | null = null): number {
     const session = this.sessions.get(id);
     if (session === undefined) return Err.unknownSession;
-    return session.closing ? Err.sessionExpired : Err.ok;
+    if (session.closing) return Err.sessionExpired;
+    if (from !== null && session.owner !== null && session.owner !== from) return Err.sessionMoved;
+    return Err.ok;
+  }
+
+  setOwner(id: bigint, owner: number): void {
+    const session = this.sessions.get(id);
+    if (session !== undefined) session.owner = owner;
   }
 
   setClosing(id: bigint): void {

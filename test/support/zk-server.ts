@@ -110,7 +110,8 @@ function zooCfgText(dataDir: string, clientPort: number, extra: Record<string, s
   return [...settings].map(([key, value]) => `${key}=${value}`).join('\n') + '\n';
 }
 
-const LOG4J_PROPERTIES = [
+/** log4j 1.2 settings that send the reference server's log to stderr (the server's log file). */
+export const LOG4J_PROPERTIES = [
   'log4j.rootLogger=INFO, CONSOLE',
   'log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender',
   'log4j.appender.CONSOLE.Target=System.err',
@@ -139,7 +140,8 @@ async function prepare(kind: TargetKind, extra: Record<string, string>): Promise
   return { dir, dataDir, configFile, log4jFile, logFile: join(dir, 'server.log'), clientPort };
 }
 
-function logTail(logFile: string, chars = 4000): string {
+/** The last `chars` characters of a log file, for error messages. */
+export function logTail(logFile: string, chars = 4000): string {
   try {
     const text = readFileSync(logFile, 'utf8');
     return text.length > chars ? `...${text.slice(-chars)}` : text;
@@ -148,11 +150,13 @@ function logTail(logFile: string, chars = 4000): string {
   }
 }
 
-function exited(child: ChildProcess): boolean {
+export function exited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
 }
 
-async function stopGroup(child: ChildProcess): Promise<void> {
+/** TERM to the child's process group, KILL after a grace period (and always at the end), then
+ * forgets the group. Resolves once the child has exited. */
+export async function stopGroup(child: ChildProcess): Promise<void> {
   const pid = child.pid;
   if (pid === undefined) return;
   const gone = new Promise<void>((resolveGone) => {
@@ -344,22 +348,29 @@ export async function startReferenceServer(options: StartServerOptions = {}): Pr
   const install = detectReference();
   if (!install.available || install.java === undefined) throw new ReferenceMissingError(missingReferenceMessage(install));
   const java = install.java;
+  return launch('reference', options, (prepared) => ({
+    command: java,
+    args: referenceServerArgs(prepared.configFile, prepared.log4jFile),
+  }));
+}
+
+/** The java arguments that run Debian's ZooKeeper 3.8 server (QuorumPeerMain) on `configFile`,
+ * logging through log4j 1.2 as `log4jFile` says. */
+export function referenceServerArgs(configFile: string, log4jFile: string, options: { heapMaxMb?: number } = {}): string[] {
+  const install = detectReference();
   const classpath = [install.zookeeperJar, install.optionalJars.slf4jLog4j12, install.optionalJars.log4j12]
     .filter((jar): jar is string => jar !== undefined)
     .join(':');
-  return launch('reference', options, (prepared) => ({
-    command: java,
-    args: [
-      '-Xms32m',
-      '-Xmx512m',
-      '-XX:+UseSerialGC',
-      '-cp',
-      classpath,
-      `-Dlog4j.configuration=file:${prepared.log4jFile}`,
-      'org.apache.zookeeper.server.quorum.QuorumPeerMain',
-      prepared.configFile,
-    ],
-  }));
+  return [
+    '-Xms32m',
+    `-Xmx${options.heapMaxMb ?? 512}m`,
+    '-XX:+UseSerialGC',
+    '-cp',
+    classpath,
+    `-Dlog4j.configuration=file:${log4jFile}`,
+    'org.apache.zookeeper.server.quorum.QuorumPeerMain',
+    configFile,
+  ];
 }
 
 /** Starts tszk from the built tree: `node dist/cli/main.js start-foreground zoo.cfg`. */

@@ -18,6 +18,8 @@ export function monitorText(view: FourLetterView): string {
   const lines: [string, string][] = [
     ['version', FULL_VERSION],
     ['server_state', view.mode()],
+    // An ensemble member prints its detailed peer state right after (QuorumZooKeeperServer).
+    ...(view.quorumView ? [['peer_state', view.quorumView.peerState()] as [string, string]] : []),
     ['ephemerals_count', String(ephemeralsCount(tree))],
     ['num_alive_connections', String(view.connections.size)],
     ['avg_latency', javaDouble(round4(stats.latencyAvg))],
@@ -63,7 +65,6 @@ function quorumLines(view: FourLetterView): [string, string][] {
   } else if (mode === 'observer') {
     lines.push(['observer_master_id', String(q.leaderSid() ?? -1)]);
   }
-  lines.push(['peer_state', q.peerState()]);
   return lines;
 }
 
