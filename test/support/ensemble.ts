@@ -549,8 +549,10 @@ export class Ensemble {
  * once, without waiting for them: call waitForQuorum(). `ownsDir` hands `dir` to the ensemble,
  * which removes it in stop().
  */
-export function launchEnsemble(kind: TargetKind, dir: string, specs: readonly MemberSpec[], options: { ownsDir: boolean }): Ensemble {
-  const servers = specs.map((spec) => new EnsembleMember(kind, spec));
+export function launchEnsemble(
+  kind: TargetKind, dir: string, specs: readonly MemberSpec[], options: { ownsDir: boolean; memberKinds?: readonly TargetKind[] },
+): Ensemble {
+  const servers = specs.map((spec, i) => new EnsembleMember(options.memberKinds?.[i] ?? kind, spec));
   const ensemble = new Ensemble(kind, dir, servers, options);
   for (const member of servers) member.start();
   return ensemble;
@@ -566,6 +568,8 @@ export interface EnsembleOptions extends TimingOptions {
   extraConfig?: Record<string, string>;
   /** How long the first election may take; default 60 s. */
   quorumTimeoutMs?: number;
+  /** A mixed ensemble: the kind of each member in sid order (default: all `kind`). */
+  memberKinds?: readonly TargetKind[];
 }
 
 async function prepareEnsemble(options: EnsembleOptions): Promise<{ dir: string; specs: MemberSpec[] }> {
@@ -610,14 +614,14 @@ const PORT_TAKEN = /address already in use|EADDRINUSE/i;
  * waits until they have elected a leader and serve sessions.
  */
 export async function startEnsemble(options: EnsembleOptions): Promise<Ensemble> {
-  if (options.kind === 'reference') {
+  if (options.kind === 'reference' || options.memberKinds?.includes('reference')) {
     const install = detectReference();
     if (!install.available) throw new ReferenceMissingError(missingReferenceMessage(install));
   }
   let lastError: unknown;
   for (let attempt = 1; attempt <= START_ATTEMPTS; attempt += 1) {
     const { dir, specs } = await prepareEnsemble(options);
-    const ensemble = launchEnsemble(options.kind, dir, specs, { ownsDir: true });
+    const ensemble = launchEnsemble(options.kind, dir, specs, { ownsDir: true, memberKinds: options.memberKinds });
     try {
       await ensemble.waitForQuorum({ timeoutMs: options.quorumTimeoutMs ?? DEFAULT_QUORUM_TIMEOUT_MS });
       return ensemble;
