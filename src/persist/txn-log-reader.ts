@@ -102,7 +102,7 @@ export class TxnLogReader implements AsyncIterable<LoggedTxn> {
       result.files.push(file);
       const fd = await fs.open(file, 'r');
       try {
-        const cur = new FileCursor(fs, fd, await fs.size(fd), this.chunkBytes);
+        const cur = new FileWindow((buf, offset, length, position) => fs.read(fd, buf, offset, length, position), await fs.size(fd), this.chunkBytes);
         let firstInFile = true;
         // Zxid the damage check compares against: the last valid one, or just before the name's.
         let lastGood = ref.zxid - 1n;
@@ -124,7 +124,7 @@ export class TxnLogReader implements AsyncIterable<LoggedTxn> {
             frame = scanFrame(cur.buf, pos - cur.start, pos - cur.start + more, this.maxPayloadBytes);
           }
           if (frame.type === 'zero' || frame.type === 'short') {
-            const nonZero = await nextNonZero(cur, pos, cur.size);
+            const nonZero = await nextNonZero(cur, pos);
             if (nonZero === cur.size) break;
             tail = await damage(pos, frame.type === 'short' ? `entry cut short by the end of the file at ${cur.size}` : `zeroed entry header, non-zero byte at offset ${nonZero}`);
             break;
@@ -189,7 +189,7 @@ export class TxnLogReader implements AsyncIterable<LoggedTxn> {
   }
 
   /** The offset of the first entry after `from` that is intact and newer than `lastGood`. */
-  private async findValidEntry(cur: FileCursor, from: number, lastGood: bigint): Promise<number | null> {
+  private async findValidEntry(cur: FileWindow, from: number, lastGood: bigint): Promise<number | null> {
     const minFrame = ENTRY_OVERHEAD_BYTES + TXN_HEADER_BYTES;
     const size = cur.size;
     const maxPayload = this.maxPayloadBytes;
@@ -279,8 +279,14 @@ export async function truncateTornTail(tail: TornTail, opts: { fs?: FileSystem }
 
 // ---------------------------------------------------------------------------------------------
 
-/** A window on one file, refilled by position; grows to hold the largest entry asked for. */
-class FileCursor {
+/** Reads up to `length` bytes at file offset `position` into buf[offset..]; returns how many (0 at the end). */
+export type ReadAt = (buf: Buffer, offset: number, length: number, position: number) => Promise<number>;
+
+/**
+ * A window on one log file, refilled by position; grows to hold the largest entry asked for.
+ * Shared with txn-log-truncate, which passes a `readAt` that types its read errors.
+ */
+export class FileWindow {
   buf: Buffer;
   /** File offset of buf[0]. */
   start = 0;
@@ -288,8 +294,7 @@ class FileCursor {
   length = 0;
 
   constructor(
-    private readonly fs: FileSystem,
-    private readonly fd: number,
+    private readonly readAt: ReadAt,
     readonly size: number,
     readonly chunkBytes: number,
   ) {
@@ -305,7 +310,7 @@ class FileCursor {
     if (read > this.buf.length) this.buf = Buffer.allocUnsafe(read);
     let got = 0;
     while (got < read) {
-      const k = await this.fs.read(this.fd, this.buf, got, read - got, pos + got);
+      const k = await this.readAt(this.buf, got, read - got, pos + got);
       if (k === 0) break;
       got += k;
     }
@@ -315,35 +320,35 @@ class FileCursor {
   }
 }
 
-/** The first non-zero byte in [from, to), or `to`. */
-async function nextNonZero(cur: FileCursor, from: number, to: number): Promise<number> {
+/** The first non-zero byte at or after `from`, or the file size (also when the file turns out shorter). */
+export async function nextNonZero(win: FileWindow, from: number): Promise<number> {
   let pos = from;
-  while (pos < to) {
-    const have = await cur.fill(pos, Math.min(to - pos, ZEROS.length));
-    if (have <= 0) return to;
-    const buf = cur.buf;
-    let i = pos - cur.start;
-    const end = i + Math.min(have, to - pos);
+  while (pos < win.size) {
+    const have = await win.fill(pos, Math.min(win.size - pos, ZEROS.length));
+    if (have <= 0) return win.size;
+    const buf = win.buf;
+    let i = pos - win.start;
+    const end = i + have;
     while (end - i >= 4096 && buf.compare(ZEROS, 0, 4096, i, i + 4096) === 0) i += 4096;
     while (i < end && buf[i] === 0) i++;
-    if (i < end) return cur.start + i;
-    pos = cur.start + end;
+    if (i < end) return win.start + i;
+    pos = win.start + end;
   }
-  return to;
+  return win.size;
 }
 
 /** One past the last non-zero byte in [from, size), or `from` when there is none. */
-async function lastNonZeroEnd(cur: FileCursor, from: number): Promise<number> {
-  let end = cur.size;
+export async function lastNonZeroEnd(win: FileWindow, from: number): Promise<number> {
+  let end = win.size;
   while (end > from) {
-    const start = Math.max(from, end - cur.chunkBytes);
-    await cur.fill(start, end - start);
-    const buf = cur.buf;
-    const lo = start - cur.start;
-    let i = end - cur.start;
+    const start = Math.max(from, end - win.chunkBytes);
+    await win.fill(start, end - start);
+    const buf = win.buf;
+    const lo = start - win.start;
+    let i = end - win.start;
     while (i - lo >= 4096 && buf.compare(ZEROS, 0, 4096, i - 4096, i) === 0) i -= 4096;
     while (i > lo && buf[i - 1] === 0) i--;
-    if (i > lo) return cur.start + i;
+    if (i > lo) return win.start + i;
     end = start;
   }
   return from;

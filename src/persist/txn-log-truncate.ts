@@ -31,6 +31,7 @@ import {
   ENTRY_OVERHEAD_BYTES, ENTRY_PREFIX_BYTES, FILE_HEADER_BYTES, TXN_HEADER_BYTES, TxnLogCorruptError, checkFileHeader, listLogFiles,
   scanFrame, type LogFileRef,
 } from './txn-log-format.js';
+import { FileWindow, lastNonZeroEnd, nextNonZero, type ReadAt } from './txn-log-reader.js';
 
 /** A file operation failed while cutting the log: it may be cut part way (a prefix of the old log). */
 export class TxnLogTruncateError extends TszkError {
@@ -70,7 +71,6 @@ export interface TruncateLogResult {
 
 const DEFAULT_CHUNK_BYTES = 1024 * 1024;
 const DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
-const ZEROS = Buffer.alloc(64 * 1024);
 /** TxnHeader: clientId:long cxid:int, then zxid:long. */
 const ZXID_OFFSET_IN_PAYLOAD = 12;
 
@@ -160,7 +160,8 @@ async function planCut(fs: FileSystem, file: string, zxid: bigint, opts: Truncat
   const fd = await io(file, 'open', () => fs.open(file, 'r'));
   try {
     const size = await io(file, 'read', () => fs.size(fd));
-    const win = new FileWindow(fs, fd, file, size, opts.chunkBytes ?? DEFAULT_CHUNK_BYTES);
+    const readAt: ReadAt = (buf, offset, length, position) => io(file, 'read', () => fs.read(fd, buf, offset, length, position));
+    const win = new FileWindow(readAt, size, opts.chunkBytes ?? DEFAULT_CHUNK_BYTES);
     const plan: CutPlan = { keptEntries: 0, lastKept: null, cutAt: null, dataEnd: size };
     /** Damage at `pos`: cut there, unless an intact newer entry follows (then it is not a torn tail). */
     const damage = async (pos: number, reason: string): Promise<CutPlan> => {
@@ -239,74 +240,4 @@ async function findIntactFrame(win: FileWindow, from: number, newerThan: bigint 
     r = candidate + 1;
   }
   return null;
-}
-
-/** The first non-zero byte at or after `from`, or the file size. */
-async function nextNonZero(win: FileWindow, from: number): Promise<number> {
-  let pos = from;
-  while (pos < win.size) {
-    const have = await win.fill(pos, Math.min(win.size - pos, ZEROS.length));
-    const buf = win.buf;
-    let i = pos - win.start;
-    const end = i + have;
-    while (end - i >= 4096 && buf.compare(ZEROS, 0, 4096, i, i + 4096) === 0) i += 4096;
-    while (i < end && buf[i] === 0) i++;
-    if (i < end) return win.start + i;
-    pos = win.start + end;
-  }
-  return win.size;
-}
-
-/** One past the last non-zero byte at or after `from`, or `from` when there is none. */
-async function lastNonZeroEnd(win: FileWindow, from: number): Promise<number> {
-  let end = win.size;
-  while (end > from) {
-    const start = Math.max(from, end - win.chunkBytes);
-    await win.fill(start, end - start);
-    const buf = win.buf;
-    const lo = start - win.start;
-    let i = end - win.start;
-    while (i - lo >= 4096 && buf.compare(ZEROS, 0, 4096, i - 4096, i) === 0) i -= 4096;
-    while (i > lo && buf[i - 1] === 0) i--;
-    if (i > lo) return win.start + i;
-    end = start;
-  }
-  return from;
-}
-
-/** A window on one file, refilled by position; grows to hold the largest entry asked for. */
-class FileWindow {
-  buf: Buffer;
-  /** File offset of buf[0]. */
-  start = 0;
-  /** Valid bytes in buf. */
-  length = 0;
-
-  constructor(
-    private readonly fs: FileSystem,
-    private readonly fd: number,
-    private readonly file: string,
-    readonly size: number,
-    readonly chunkBytes: number,
-  ) {
-    this.buf = Buffer.allocUnsafe(Math.min(chunkBytes, Math.max(size, FILE_HEADER_BYTES)));
-  }
-
-  /** Makes file bytes [pos, pos+n) available (fewer at the end of the file); returns how many
-   * bytes from pos are in the buffer. */
-  async fill(pos: number, n: number): Promise<number> {
-    const want = Math.min(n, this.size - pos);
-    if (pos >= this.start && pos + want <= this.start + this.length) return this.start + this.length - pos;
-    const read = Math.min(Math.max(want, this.chunkBytes), this.size - pos);
-    if (read > this.buf.length) this.buf = Buffer.allocUnsafe(read);
-    let got = 0;
-    while (got < read) {
-      const k = await io(this.file, 'read', () => this.fs.read(this.fd, this.buf, got, read - got, pos + got));
-      if (k === 0) break;
-      got += k;
-    }
-    this.start = pos;
-    this.length = got;
-    return got;
-  }
 }

@@ -6,108 +6,20 @@ import { JuteWriter } from '../../src/jute/writer.js';
 import { decodeSnapshot, UNRESOLVED_ACL } from '../../src/persist/snapshot-reader.js';
 import { writeSnapshot } from '../../src/persist/snapshot-writer.js';
 import type { ACL } from '../../src/proto/data.js';
-import { Err } from '../../src/proto/error-codes.js';
-import { Perms } from '../../src/proto/perms.js';
 import { writeQuorumPacket, type QuorumPacket } from '../../src/proto/quorum-records.js';
 import { QuorumPacketStream } from '../../src/quorum/net/quorum-stream.js';
 import { SNAP_SIGNATURE, SnapStreamReader, writeSnapStream } from '../../src/quorum/net/snap-stream.js';
 import { DataTree, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from '../../src/tree/data-tree.js';
-import { CONTAINER_EPHEMERAL_OWNER, ttlOwner } from '../../src/tree/ephemeral-type.js';
-import { limitPath, statPath } from '../../src/tree/quota.js';
 import type { ZNode } from '../../src/tree/znode.js';
 import { DecodeError } from '../../src/util/errors.js';
+import { SESSION_B, TIME0, richSessions, richTree, treeView } from '../support/tree-fixtures.js';
 
 // ---------------------------------------------------------------- helpers
 
-const digestAcl = (user: string, perms: number = Perms.all): ACL[] => [
-  { perms, id: { scheme: 'digest', id: `${user}:${Buffer.from(user).toString('base64')}0000000000000000000=` } },
-];
-const IP_ACL: ACL[] = [
-  { perms: Perms.read, id: { scheme: 'ip', id: '127.0.0.1' } },
-  { perms: Perms.read | Perms.write, id: { scheme: 'ip', id: '10.0.0.0/8' } },
-];
-const SESSION_A = 0x0100_001f_f8a0_0000n;
-const SESSION_B = 0x0100_001f_f8a0_0001n;
-const TIME0 = 1_700_000_000_000;
 /** Leader.SNAP */
 const SNAP = 15;
-
-function create(tree: DataTree, path: string, data: Buffer | string | null, acl: readonly ACL[], owner: bigint, zxid: bigint): void {
-  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-  expect(tree.createNode(path, bytes, acl, owner, -1, zxid, TIME0 + Number(zxid))).toBe(Err.ok);
-  tree.lastProcessedZxid = zxid;
-}
-
-/** Nested nodes, every node kind, empty and null data, shared and unique ACLs, a quota. */
-function richTree(): DataTree {
-  const tree = new DataTree(true);
-  let zxid = 0x1_0000_0000n;
-  const next = (): bigint => ++zxid;
-  create(tree, '/app', 'hello', OPEN_ACL_UNSAFE, 0n, next());
-  create(tree, '/app/config', Buffer.from([0, 1, 2, 255]), READ_ACL_UNSAFE, 0n, next());
-  create(tree, '/app/config/deep', 'd', READ_ACL_UNSAFE, 0n, next());
-  create(tree, '/app/config/deep/deeper', '', IP_ACL, 0n, next());
-  create(tree, '/app/empty', Buffer.alloc(0), READ_ACL_UNSAFE, 0n, next());
-  create(tree, '/app/null', null, READ_ACL_UNSAFE, 0n, next());
-  create(tree, '/app/seq-0000000006', 'q', OPEN_ACL_UNSAFE, 0n, next());
-  create(tree, '/app/gone', 'x', OPEN_ACL_UNSAFE, 0n, next());
-  expect(tree.deleteNode('/app/gone', next())).toBe(Err.ok);
-  create(tree, '/eph-a', 'a', OPEN_ACL_UNSAFE, SESSION_A, next());
-  create(tree, '/app/eph-b', 'b', digestAcl('bob'), SESSION_B, next());
-  create(tree, '/cont', null, OPEN_ACL_UNSAFE, CONTAINER_EPHEMERAL_OWNER, next());
-  create(tree, '/cont/child', 'c', OPEN_ACL_UNSAFE, 0n, next());
-  create(tree, '/ttl', 't', OPEN_ACL_UNSAFE, ttlOwner(60_000) ?? 0n, next());
-  create(tree, '/secret', 's', digestAcl('alice', Perms.read | Perms.admin), 0n, next());
-  create(tree, '/ip', 'i', IP_ACL, 0n, next());
-  create(tree, '/big', Buffer.alloc(100_000, 7), OPEN_ACL_UNSAFE, 0n, next());
-  create(tree, '/unicode-\u00e9\u4e2d', '\u00e9', OPEN_ACL_UNSAFE, 0n, next());
-  expect(tree.setData('/app', Buffer.from('world'), 1, next(), TIME0 + 99)).toBe(Err.ok);
-  expect(tree.setACL('/app/config', digestAcl('carol'), 1)).toBe(Err.ok);
-  create(tree, '/zookeeper/quota/app', null, OPEN_ACL_UNSAFE, 0n, next());
-  create(tree, limitPath('/app'), 'count=10,bytes=-1', OPEN_ACL_UNSAFE, 0n, next());
-  create(tree, statPath('/app'), 'count=0,bytes=0', OPEN_ACL_UNSAFE, 0n, next());
-  return tree;
-}
-
-function richSessions(): Map<bigint, number> {
-  return new Map([
-    [SESSION_A, 30_000],
-    [SESSION_B, 4_000],
-    [0x7fff_ffff_ffff_fff0n, 40_000],
-  ]);
-}
-
-function nodeView(node: ZNode): Record<string, unknown> {
-  return {
-    data: node.data === null ? null : node.data.toString('hex'),
-    acl: node.acl.map((a) => ({ perms: a.perms, scheme: a.id.scheme, id: a.id.id })),
-    czxid: node.czxid,
-    mzxid: node.mzxid,
-    ctime: node.ctime,
-    mtime: node.mtime,
-    version: node.version,
-    cversion: node.cversion,
-    aversion: node.aversion,
-    ephemeralOwner: node.ephemeralOwner,
-    pzxid: node.pzxid,
-    children: [...node.children].sort(),
-  };
-}
-
-function treeView(tree: DataTree): Record<string, unknown> {
-  const nodes: Record<string, unknown> = {};
-  for (const path of [...tree.nodes.keys()].sort()) nodes[path] = nodeView(tree.nodes.get(path) as ZNode);
-  const ephemerals: Record<string, string[]> = {};
-  for (const [owner, paths] of tree.ephemerals) if (paths.size > 0) ephemerals[owner.toString(16)] = [...paths].sort();
-  return {
-    nodes,
-    ephemerals,
-    containers: [...tree.containers].sort(),
-    ttls: [...tree.ttls].sort(),
-    quotas: [...tree.quotas.all()].sort(),
-    digest: tree.digest,
-  };
-}
+/** A leader's tree: zxids of epoch 1, a deep path and a 100 kB node. */
+const LEADER_TREE = { epoch: 1, large: true } as const;
 
 function streamOf(tree: DataTree, sessions: Iterable<readonly [bigint, number]>, chunkBytes?: number): { bytes: Buffer; chunks: Buffer[]; total: number } {
   const chunks: Buffer[] = [];
@@ -161,7 +73,7 @@ function decodeError(fn: () => unknown): DecodeError {
 
 describe('the SNAP stream round trip', () => {
   test('every node kind, ACLs, sessions, quota: the learner gets the leader\'s tree', () => {
-    const tree = richTree();
+    const tree = richTree(LEADER_TREE);
     const { bytes, total } = streamOf(tree, richSessions());
     expect(total).toBe(bytes.length);
     const r = reader();
@@ -199,7 +111,7 @@ describe('the SNAP stream round trip', () => {
   });
 
   test('ACL cache: OPEN_ACL_UNSAFE is id -1 and unlisted, other distinct lists are 1..n', () => {
-    const { bytes } = streamOf(richTree(), richSessions());
+    const { bytes } = streamOf(richTree(LEADER_TREE), richSessions());
     let at = 4 + 3 * 12;
     const count = bytes.readInt32BE(at);
     at += 4;
@@ -226,7 +138,7 @@ describe('the SNAP stream round trip', () => {
   });
 
   test('chunks: about chunkBytes each, each a buffer of its own, the same bytes in total', () => {
-    const tree = richTree();
+    const tree = richTree(LEADER_TREE);
     const whole = streamOf(tree, richSessions());
     expect(whole.chunks.length).toBe(1);
     const small = streamOf(tree, richSessions(), 64);
@@ -242,7 +154,7 @@ describe('the SNAP stream round trip', () => {
   test('the bytes between a snapshot file\'s header and its seal are the stream without its signature', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tszk-snap-stream-'));
     try {
-      const tree = richTree();
+      const tree = richTree(LEADER_TREE);
       const written = await writeSnapshot(dir, tree, richSessions(), tree.lastProcessedZxid, { fsync: false, chunkBytes: 4096 });
       const file = await readFile(written.path);
       const header = 16;
@@ -280,7 +192,7 @@ describe('the SNAP stream round trip', () => {
 
 describe('reading the stream as it arrives', () => {
   test('every strict prefix needs more; the whole stream does not', () => {
-    const { bytes } = streamOf(richTree(), richSessions());
+    const { bytes } = streamOf(richTree(LEADER_TREE), richSessions());
     // Every prefix length near the start and the end, and a stride through the middle.
     const cuts = new Set<number>();
     for (let n = 0; n < 300; n++) cuts.add(n);
@@ -290,12 +202,12 @@ describe('reading the stream as it arrives', () => {
       const r = reader();
       expect(r.push(bytes.subarray(0, n))).toBeNull();
       expect(r.push(bytes.subarray(n))?.length).toBe(0);
-      expect(r.result().nodes).toBe(richTree().nodeCount);
+      expect(r.result().nodes).toBe(richTree(LEADER_TREE).nodeCount);
     }
   });
 
   test('bytes after the signature are returned as the leftover, a view of the chunk', () => {
-    const { bytes } = streamOf(richTree(), richSessions());
+    const { bytes } = streamOf(richTree(LEADER_TREE), richSessions());
     const after = Buffer.from('packets follow');
     const last = Buffer.concat([bytes.subarray(bytes.length - 3), after]);
     const r = reader();
@@ -355,7 +267,7 @@ describe('reading the stream as it arrives', () => {
 
 describe('a malformed stream is a DecodeError', () => {
   test('a wrong signature, of the right length or not', () => {
-    const { bytes } = streamOf(richTree(), richSessions());
+    const { bytes } = streamOf(richTree(LEADER_TREE), richSessions());
     const wrong = Buffer.from(bytes);
     wrong[wrong.length - 1] = 0x66;
     expect(decodeError(() => reader().push(wrong)).message).toMatch(/signature "BenWasHerf"/);
@@ -369,7 +281,7 @@ describe('a malformed stream is a DecodeError', () => {
   });
 
   test('a stream past limits.maxBytes', () => {
-    const { bytes } = streamOf(richTree(), richSessions());
+    const { bytes } = streamOf(richTree(LEADER_TREE), richSessions());
     const exact = reader(bytes.length);
     expect(exact.push(Buffer.concat([bytes, Buffer.alloc(100)]))?.length).toBe(100);
     expect(decodeError(() => reader(bytes.length - 1).push(bytes)).message).toMatch(/limit/);
@@ -410,7 +322,7 @@ describe('a malformed stream is a DecodeError', () => {
 
 describe('the learner side: packets, SNAP, the stream, packets', () => {
   test('takeBuffered hands over what follows the SNAP packet; the leftover goes back', () => {
-    const tree = richTree();
+    const tree = richTree(LEADER_TREE);
     const before: QuorumPacket = { type: 4, zxid: 0x1_0000_0000n, data: Buffer.from('newleader?'), authinfo: null };
     const snap: QuorumPacket = { type: SNAP, zxid: tree.lastProcessedZxid, data: null, authinfo: null };
     const after: QuorumPacket[] = [

@@ -12,16 +12,16 @@ import {
 } from '../../src/persist/snapshot-reader.js';
 import { writeSnapshot, type WriteSnapshotOptions } from '../../src/persist/snapshot-writer.js';
 import type { ACL } from '../../src/proto/data.js';
-import { Err } from '../../src/proto/error-codes.js';
 import { OpCode } from '../../src/proto/opcodes.js';
 import { Perms } from '../../src/proto/perms.js';
 import type { TxnHeader } from '../../src/proto/txn-records.js';
 import { DataTree, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from '../../src/tree/data-tree.js';
 import { CONTAINER_EPHEMERAL_OWNER, ttlOwner } from '../../src/tree/ephemeral-type.js';
-import { limitPath, statPath } from '../../src/tree/quota.js';
+import { statPath } from '../../src/tree/quota.js';
 import type { ZNode } from '../../src/tree/znode.js';
 import { applyTxn } from '../../src/txn/apply.js';
 import type { SubTxn, TxnBody } from '../../src/txn/txn.js';
+import { TIME0, create, digestAcl, richSessions, richTree, treeView } from '../support/tree-fixtures.js';
 
 // Fixtures captured from Debian's ZooKeeper 3.8.0 (standalone, snapCount=2, extendedTypesEnabled):
 // snapshot.0 is the one it writes at first start-up; snapshot.f was taken while zkCli ran
@@ -75,93 +75,6 @@ const ZK_SNAPSHOT_F =
 const fixture = (hex: string): Buffer => Buffer.from(hex, 'hex');
 
 // ---------------------------------------------------------------- helpers
-
-const digestAcl = (user: string, perms: number = Perms.all): ACL[] => [
-  { perms, id: { scheme: 'digest', id: `${user}:${Buffer.from(user).toString('base64')}0000000000000000000=` } },
-];
-const IP_ACL: ACL[] = [
-  { perms: Perms.read, id: { scheme: 'ip', id: '127.0.0.1' } },
-  { perms: Perms.read | Perms.write, id: { scheme: 'ip', id: '10.0.0.0/8' } },
-];
-const SESSION_A = 0x0100_001f_f8a0_0000n;
-const SESSION_B = 0x0100_001f_f8a0_0001n;
-const TIME0 = 1_700_000_000_000;
-
-function create(tree: DataTree, path: string, data: Buffer | string | null, acl: readonly ACL[], owner: bigint, zxid: bigint): void {
-  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-  expect(tree.createNode(path, bytes, acl, owner, -1, zxid, TIME0 + Number(zxid))).toBe(Err.ok);
-  tree.lastProcessedZxid = zxid;
-}
-
-/** Every kind of node, shared and unique ACLs, a quota, a deleted child, changed data and ACL. */
-function richTree(): DataTree {
-  const tree = new DataTree(true);
-  let zxid = 0n;
-  const next = (): bigint => ++zxid;
-  create(tree, '/app', 'hello', OPEN_ACL_UNSAFE, 0n, next());
-  create(tree, '/app/config', Buffer.from([0, 1, 2, 255]), READ_ACL_UNSAFE, 0n, next());
-  create(tree, '/app/empty', Buffer.alloc(0), READ_ACL_UNSAFE, 0n, next());
-  create(tree, '/app/null', null, READ_ACL_UNSAFE, 0n, next());
-  create(tree, '/app/seq-0000000004', 'q', OPEN_ACL_UNSAFE, 0n, next());
-  create(tree, '/app/gone', 'x', OPEN_ACL_UNSAFE, 0n, next());
-  expect(tree.deleteNode('/app/gone', next())).toBe(Err.ok);
-  create(tree, '/eph-a', 'a', OPEN_ACL_UNSAFE, SESSION_A, next());
-  create(tree, '/app/eph-b', 'b', digestAcl('bob'), SESSION_B, next());
-  create(tree, '/cont', null, OPEN_ACL_UNSAFE, CONTAINER_EPHEMERAL_OWNER, next());
-  create(tree, '/cont/child', 'c', OPEN_ACL_UNSAFE, 0n, next());
-  create(tree, '/ttl', 't', OPEN_ACL_UNSAFE, ttlOwner(60_000) ?? 0n, next());
-  create(tree, '/secret', 's', digestAcl('alice', Perms.read | Perms.admin), 0n, next());
-  create(tree, '/ip', 'i', IP_ACL, 0n, next());
-  create(tree, '/ip/shared', 'i2', IP_ACL, 0n, next());
-  create(tree, '/unicode-\u00e9\u4e2d', '\u00e9', OPEN_ACL_UNSAFE, 0n, next());
-  expect(tree.setData('/app', Buffer.from('world'), 1, next(), TIME0 + 99)).toBe(Err.ok);
-  expect(tree.setACL('/app/config', digestAcl('carol'), 1)).toBe(Err.ok);
-  create(tree, '/zookeeper/quota/app', null, OPEN_ACL_UNSAFE, 0n, next());
-  create(tree, limitPath('/app'), 'count=10,bytes=-1', OPEN_ACL_UNSAFE, 0n, next());
-  create(tree, statPath('/app'), 'count=0,bytes=0', OPEN_ACL_UNSAFE, 0n, next());
-  return tree;
-}
-
-function richSessions(): Map<bigint, number> {
-  return new Map([
-    [SESSION_A, 30_000],
-    [SESSION_B, 4_000],
-    [0x7fff_ffff_ffff_fff0n, 40_000],
-  ]);
-}
-
-/** A node as plain data, children sorted, for deep equality. */
-function nodeView(node: ZNode): Record<string, unknown> {
-  return {
-    data: node.data === null ? null : node.data.toString('hex'),
-    acl: node.acl.map((a) => ({ perms: a.perms, scheme: a.id.scheme, id: a.id.id })),
-    czxid: node.czxid,
-    mzxid: node.mzxid,
-    ctime: node.ctime,
-    mtime: node.mtime,
-    version: node.version,
-    cversion: node.cversion,
-    aversion: node.aversion,
-    ephemeralOwner: node.ephemeralOwner,
-    pzxid: node.pzxid,
-    children: [...node.children].sort(),
-  };
-}
-
-function treeView(tree: DataTree): Record<string, unknown> {
-  const nodes: Record<string, unknown> = {};
-  for (const path of [...tree.nodes.keys()].sort()) nodes[path] = nodeView(tree.nodes.get(path) as ZNode);
-  const ephemerals: Record<string, string[]> = {};
-  for (const [owner, paths] of tree.ephemerals) if (paths.size > 0) ephemerals[owner.toString(16)] = [...paths].sort();
-  return {
-    nodes,
-    ephemerals,
-    containers: [...tree.containers].sort(),
-    ttls: [...tree.ttls].sort(),
-    quotas: [...tree.quotas.all()].sort(),
-    digest: tree.digest,
-  };
-}
 
 let dir = '';
 beforeEach(async () => {

@@ -8,7 +8,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { OpCode } from '../../src/proto/opcodes.js';
 import { Perms } from '../../src/proto/perms.js';
-import { nodeFileSystem, type FileSystem } from '../../src/persist/file-system.js';
+import { nodeFileSystem } from '../../src/persist/file-system.js';
 import { restoreDatabase, type DataDirs } from '../../src/persist/restore.js';
 import { writeSnapshot } from '../../src/persist/snapshot-writer.js';
 import { FILE_HEADER_BYTES, TxnLogCorruptError, listLogFiles } from '../../src/persist/txn-log-format.js';
@@ -19,6 +19,7 @@ import { DataTree } from '../../src/tree/data-tree.js';
 import { applyTxn } from '../../src/txn/apply.js';
 import type { TxnEntry } from '../../src/txn/txn.js';
 import { AssertionError } from '../../src/util/assert.js';
+import { faultyFs, flushP } from '../support/txn-fixtures.js';
 
 // ---------------------------------------------------------------- helpers
 
@@ -40,8 +41,6 @@ const range = (from: bigint, to: bigint): bigint[] => {
   for (let z = from; z <= to; z++) out.push(z);
   return out;
 };
-
-const flushP = (w: TxnLogWriter): Promise<Error | null> => new Promise((resolve) => w.flush(resolve));
 
 let work: string;
 let dirs: DataDirs;
@@ -92,38 +91,6 @@ async function restored(): Promise<{ nodes: string[]; lastZxid: bigint; snapshot
 }
 const zxidOfNode = (name: string): number => Number.parseInt(name.replace(/^[a-z]+/, ''), 16);
 const nodeNames = (zxids: readonly bigint[], prefix = 'n'): string[] => zxids.map((z) => `${prefix}${z.toString(16)}`);
-
-/** nodeFileSystem that fails the next call of an op once, and counts calls. */
-function faultyFs(): { fs: FileSystem; failNext: Partial<Record<keyof FileSystem, Error>>; calls: Partial<Record<keyof FileSystem, number>>; hold(): () => void } {
-  const failNext: Partial<Record<keyof FileSystem, Error>> = {};
-  const calls: Partial<Record<keyof FileSystem, number>> = {};
-  let gate: Promise<void> | null = null;
-  const wrap = <K extends keyof FileSystem>(op: K): FileSystem[K] =>
-    (async (...args: unknown[]) => {
-      if (op === 'write' && gate !== null) await gate;
-      calls[op] = (calls[op] ?? 0) + 1;
-      const err = failNext[op];
-      if (err !== undefined) {
-        delete failNext[op];
-        throw err;
-      }
-      return (nodeFileSystem[op] as (...a: unknown[]) => unknown)(...args);
-    }) as FileSystem[K];
-  const fs = Object.fromEntries(Object.keys(nodeFileSystem).map((k) => [k, wrap(k as keyof FileSystem)])) as unknown as FileSystem;
-  return {
-    fs,
-    failNext,
-    calls,
-    hold() {
-      let release!: () => void;
-      gate = new Promise<void>((resolve) => (release = resolve));
-      return () => {
-        gate = null;
-        release();
-      };
-    },
-  };
-}
 
 const N = 20n;
 
@@ -307,10 +274,10 @@ describe('TxnLogWriter.truncateAfter', () => {
     await w.truncateAfter(6n);
     const removed = files.length - (await logNames()).length;
     expect(removed).toBeGreaterThan(1);
-    expect((io.calls.unlink ?? 0) - (before.unlink ?? 0)).toBe(removed);
-    expect((io.calls.syncDir ?? 0) - (before.syncDir ?? 0)).toBe(removed);
-    expect((io.calls.truncate ?? 0) - (before.truncate ?? 0)).toBe(1);
-    expect((io.calls.fsync ?? 0) - (before.fsync ?? 0)).toBe(1);
+    expect(io.calls.unlink - before.unlink).toBe(removed);
+    expect(io.calls.syncDir - before.syncDir).toBe(removed);
+    expect(io.calls.truncate - before.truncate).toBe(1);
+    expect(io.calls.fsync - before.fsync).toBe(1);
     expect(w.stats).toMatchObject({ filesRemoved: removed, filesCut: 1 });
     await w.close();
   });
@@ -321,8 +288,8 @@ describe('TxnLogWriter.truncateAfter', () => {
     await appendAll(w, range(1n, N));
     const before = { ...io.calls };
     await w.truncateAfter(6n);
-    expect(io.calls.syncDir ?? 0).toBe(before.syncDir ?? 0);
-    expect(io.calls.fsync ?? 0).toBe(before.fsync ?? 0);
+    expect(io.calls.syncDir).toBe(before.syncDir);
+    expect(io.calls.fsync).toBe(before.fsync);
     expect(await loggedZxids()).toEqual(range(1n, 6n));
     await w.close();
   });
@@ -503,7 +470,7 @@ describe('TxnLogWriter.discardAll', () => {
     await w.discardAll();
     expect(await logNames()).toEqual([]);
     // One directory sync per removal, so that a crash leaves a prefix of the old log.
-    expect((io.calls.syncDir ?? 0) - (before.syncDir ?? 0)).toBe(files.length);
+    expect(io.calls.syncDir - before.syncDir).toBe(files.length);
     // A SNAP may go back below the zxids the old history had.
     await appendAll(w, range(8n, 10n), { prefix: 'm' });
     await w.close();

@@ -7,7 +7,7 @@ import { OpCode } from '../../src/proto/opcodes.js';
 import { Perms } from '../../src/proto/perms.js';
 import { writeCreateTxnV0, writeTxnDigest, writeTxnHeader } from '../../src/proto/txn-records.js';
 import { adler32 } from '../../src/persist/adler32.js';
-import { nodeFileSystem, type FileSystem } from '../../src/persist/file-system.js';
+import { nodeFileSystem } from '../../src/persist/file-system.js';
 import {
   ENTRY_OVERHEAD_BYTES, EOR, FILE_HEADER_BYTES, TxnLogCorruptError, TxnLogVersionError, decodeEntry, encodeEntry,
   encodeFileHeader, listLogFiles, logFileName, parseLogFileName, selectLogFiles,
@@ -15,6 +15,7 @@ import {
 import { TxnLogReader, readAllTxns, truncateTornTail } from '../../src/persist/txn-log-reader.js';
 import { TxnLogWriteError, TxnLogWriter, type TxnLogWriterOptions } from '../../src/persist/txn-log-writer.js';
 import type { TxnEntry } from '../../src/txn/txn.js';
+import { faultyFs, flushP } from '../support/txn-fixtures.js';
 
 // ---------------------------------------------------------------- helpers
 
@@ -62,78 +63,6 @@ const JAVA_ENTRIES: TxnEntry[] = [
     digest: { version: 2, treeDigest: 0x67e88484n },
   },
 ];
-
-interface Calls {
-  open: number;
-  write: number;
-  datasync: number;
-  truncate: number;
-  syncDir: number;
-  close: number;
-}
-
-/** nodeFileSystem with call counts, failure injection and a gate that holds writes. */
-function instrumentedFs(): {
-  fs: FileSystem;
-  calls: Calls;
-  failNext: Partial<Record<keyof Calls, Error>>;
-  hold(): () => void;
-} {
-  const calls: Calls = { open: 0, write: 0, datasync: 0, truncate: 0, syncDir: 0, close: 0 };
-  const failNext: Partial<Record<keyof Calls, Error>> = {};
-  let gate: Promise<void> | null = null;
-  const check = (op: keyof Calls): void => {
-    calls[op]++;
-    const err = failNext[op];
-    if (err !== undefined) {
-      delete failNext[op];
-      throw err;
-    }
-  };
-  const fs: FileSystem = {
-    ...nodeFileSystem,
-    async open(path, flags) {
-      check('open');
-      return nodeFileSystem.open(path, flags);
-    },
-    async write(fd, buf, offset, length, position) {
-      if (gate !== null) await gate;
-      check('write');
-      return nodeFileSystem.write(fd, buf, offset, length, position);
-    },
-    async datasync(fd) {
-      check('datasync');
-      return nodeFileSystem.datasync(fd);
-    },
-    async truncate(fd, length) {
-      check('truncate');
-      return nodeFileSystem.truncate(fd, length);
-    },
-    async syncDir(dir) {
-      check('syncDir');
-      return nodeFileSystem.syncDir(dir);
-    },
-    async close(fd) {
-      check('close');
-      return nodeFileSystem.close(fd);
-    },
-  };
-  return {
-    fs,
-    calls,
-    failNext,
-    hold() {
-      let release!: () => void;
-      gate = new Promise<void>((resolve) => (release = resolve));
-      return () => {
-        gate = null;
-        release();
-      };
-    },
-  };
-}
-
-const flushP = (w: TxnLogWriter): Promise<Error | null> => new Promise((resolve) => w.flush(resolve));
 
 let dir: string;
 beforeEach(async () => {
@@ -311,7 +240,7 @@ describe('log file names', () => {
 
 describe('TxnLogWriter', () => {
   test('group commit: one write and one fdatasync for a batch, read back intact', async () => {
-    const io = instrumentedFs();
+    const io = faultyFs();
     const w = writer({ fs: io.fs, preAllocSizeBytes: 64 * 1024 });
     const txns = Array.from({ length: 200 }, (_, i) => (i % 3 === 2 ? setDataTxn(BigInt(i + 1), `/n${i}`, 'v') : createTxn(BigInt(i + 1), `/n${i}`)));
     for (const t of txns) w.append(t);
@@ -334,7 +263,7 @@ describe('TxnLogWriter', () => {
   });
 
   test('appends during a flush go to the next batch; flushes requested meanwhile are coalesced and complete in order', async () => {
-    const io = instrumentedFs();
+    const io = faultyFs();
     const w = writer({ fs: io.fs });
     const order: string[] = [];
     w.append(createTxn(1n, '/a'));
@@ -367,7 +296,7 @@ describe('TxnLogWriter', () => {
   });
 
   test('a flush queued behind a running one with nothing new completes without another write', async () => {
-    const io = instrumentedFs();
+    const io = faultyFs();
     const w = writer({ fs: io.fs });
     w.append(createTxn(1n, '/a'));
     const release = io.hold();
@@ -409,7 +338,7 @@ describe('TxnLogWriter', () => {
   });
 
   test('preAllocSizeBytes 0 writes the data only', async () => {
-    const io = instrumentedFs();
+    const io = faultyFs();
     const w = writer({ preAllocSizeBytes: 0, fs: io.fs });
     w.append(createTxn(1n, '/a'));
     await flushP(w);
@@ -421,7 +350,7 @@ describe('TxnLogWriter', () => {
   });
 
   test('rollLog starts the next file at the next txn, also inside one batch', async () => {
-    const io = instrumentedFs();
+    const io = faultyFs();
     const w = writer({ fs: io.fs });
     w.append(createTxn(1n, '/a'));
     w.append(createTxn(2n, '/b'));
@@ -500,7 +429,7 @@ describe('TxnLogWriter', () => {
   });
 
   test('a failed write reaches done(err), and every later flush fails too', async () => {
-    const io = instrumentedFs();
+    const io = faultyFs();
     const w = writer({ fs: io.fs });
     w.append(createTxn(1n, '/a'));
     await flushP(w);
@@ -523,7 +452,7 @@ describe('TxnLogWriter', () => {
   });
 
   test('a failed fdatasync reaches done(err)', async () => {
-    const io = instrumentedFs();
+    const io = faultyFs();
     const w = writer({ fs: io.fs });
     io.failNext.datasync = new Error('EIO: i/o error, fsync');
     w.append(createTxn(1n, '/a'));
@@ -533,7 +462,7 @@ describe('TxnLogWriter', () => {
   });
 
   test('a failed preallocation reaches done(err) before anything is written', async () => {
-    const io = instrumentedFs();
+    const io = faultyFs();
     const w = writer({ fs: io.fs });
     io.failNext.truncate = new Error('EFBIG: file too large');
     w.append(createTxn(1n, '/a'));
@@ -543,7 +472,7 @@ describe('TxnLogWriter', () => {
   });
 
   test('forceSync=false skips fdatasync and the directory sync', async () => {
-    const io = instrumentedFs();
+    const io = faultyFs();
     const w = writer({ fs: io.fs, forceSync: false });
     for (let z = 1n; z <= 3n; z++) {
       w.append(createTxn(z, `/a${z}`));
@@ -560,7 +489,7 @@ describe('TxnLogWriter', () => {
   });
 
   test('close waits for the running flush, writes what is still open, and closes the file', async () => {
-    const io = instrumentedFs();
+    const io = faultyFs();
     const w = writer({ fs: io.fs });
     w.append(createTxn(1n, '/a'));
     const release = io.hold();
@@ -576,7 +505,7 @@ describe('TxnLogWriter', () => {
   });
 
   test('close reports a failure of its own last flush', async () => {
-    const io = instrumentedFs();
+    const io = faultyFs();
     const w = writer({ fs: io.fs });
     w.append(createTxn(1n, '/a'));
     io.failNext.datasync = new Error('EIO: i/o error, fsync');
