@@ -65,6 +65,8 @@ const MAX_OUTSTANDING_PROPOSALS = 100_000;
 const MAX_UNSENT_BYTES = 256 * 1024 * 1024;
 /** Largest SNAP stream accepted: a whole database. */
 const MAX_SNAP_BYTES = 8 * 1024 * 1024 * 1024;
+/** Accepted quorum connections that have not sent their first packet yet. */
+const MAX_ANONYMOUS_CONNECTIONS = 64;
 /** Between attempts to reach the leader's quorum port. */
 const CONNECT_RETRY_MS = 200;
 
@@ -97,6 +99,8 @@ export class QuorumPeer implements QuorumConnectionHandler, QuorumView {
   /** Accepted sockets that have not said who they are yet. */
   private readonly anonymous = new Set<QuorumConnection>();
   private tickTimer: NodeJS.Timeout | null = null;
+  /** SNAPs received and not yet written to disk, oldest first (normally one). */
+  private receivedSnapshots: { zxid: bigint; tree: ReceivedSnapshot['tree']; sessions: [bigint, number][] }[] = [];
   private inbox: ZabInput[] = [];
   private stepping = false;
   private stopped = false;
@@ -158,7 +162,7 @@ export class QuorumPeer implements QuorumConnectionHandler, QuorumView {
       config.forceSync,
       {
         durable: (token) => this.step({ type: 'persisted', token }),
-        snapshotToInstall: () => ({ tree: this.host.server.tree, sessions: this.host.server.sessionTimeouts() }),
+        snapshotToInstall: (zxid) => this.takeReceivedSnapshot(zxid),
         afterTruncate: (zxid) => this.afterTruncate(zxid),
         failed: (err) => {
           // An acknowledged write must never be lost: stop rather than go on without a disk.
@@ -485,8 +489,21 @@ export class QuorumPeer implements QuorumConnectionHandler, QuorumView {
   // Quorum port: leader side
 
   private acceptLearner(socket: Socket): void {
+    if (this.anonymous.size >= MAX_ANONYMOUS_CONNECTIONS) {
+      this.log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}` }, 'refusing quorum connection: too many that have not said who they are');
+      socket.destroy();
+      return;
+    }
     const conn = new QuorumConnection(socket, null, true, this, this.connOptions(), this.log.child({ learner: `${socket.remoteAddress}:${socket.remotePort}` }));
     this.anonymous.add(conn);
+    // A learner names itself in its first packet; one that does not within initLimit is dropped.
+    const timer = setTimeout(() => {
+      if (this.anonymous.delete(conn)) {
+        conn.log.warn('closing quorum connection: no FOLLOWERINFO or OBSERVERINFO within initLimit');
+        conn.destroy();
+      }
+    }, this.config.initLimitTicks * this.config.tickTimeMs);
+    socket.once('close', () => clearTimeout(timer));
   }
 
   private closeLearner(sid: Sid): void {
@@ -547,6 +564,9 @@ export class QuorumPeer implements QuorumConnectionHandler, QuorumView {
     }
     snapshot.tree.lastProcessedZxid = packet.zxid;
     server.loadDatabase(snapshot.tree, snapshot.sessions);
+    // Written to disk by the installSnapshot persist item this SNAP leads to; the tree itself
+    // stays untouched until then (no txn is applied before the NEWLEADER ack, which waits for it).
+    this.receivedSnapshots.push({ zxid: packet.zxid, tree: snapshot.tree, sessions: [...snapshot.sessions] });
     this.step({ type: 'message', from: conn.sid!, packet });
   }
 
@@ -590,6 +610,15 @@ export class QuorumPeer implements QuorumConnectionHandler, QuorumView {
     reply.writeBigInt64BE(sessionId, 0);
     reply.writeUInt8(valid ? 1 : 0, 8);
     conn.send({ type: 'revalidate', zxid: -1n, data: reply });
+  }
+
+  private takeReceivedSnapshot(zxid: bigint): { tree: ReceivedSnapshot['tree']; sessions: [bigint, number][] } {
+    const i = this.receivedSnapshots.findIndex((s) => s.zxid === zxid);
+    if (i < 0) throw new Error(`no received snapshot at ${zxidHex(zxid)} to install`);
+    const snapshot = this.receivedSnapshots[i]!;
+    // Any older one was superseded (its role ended before it was written).
+    this.receivedSnapshots = this.receivedSnapshots.slice(i + 1);
+    return snapshot;
   }
 
   private async afterTruncate(zxid: bigint): Promise<void> {

@@ -233,6 +233,7 @@ export class ZkServer {
   createSession(cnxn: ServerCnxn, timeoutMs: number): bigint {
     const sessionId = this.sessions.newSessionId();
     this.sessions.add(sessionId, timeoutMs, this.clock.elapsedMs());
+    if (this.role === 'leader') this.sessions.setOwner(sessionId, this.opts.serverId);
     cnxn.sessionId = sessionId;
     this.submitWrite(cnxn, sessionId, 0, { type: OpCode.createSession, timeOut: timeoutMs }, []);
     return sessionId;
