@@ -15,17 +15,8 @@
 // no attempt may appear twice, nothing never attempted may appear, and a session's nodes are
 // numbered in the order it wrote them.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  CreateMode,
-  quoteOnFailure,
-  startEnsemble,
-  syncedChildren,
-  zkErrorCode,
-  ZkCode,
-  ZkSession,
-  type Ensemble,
-  type EnsembleMember,
-} from '../support/ensemble.js';
+import { quoteOnFailure, startEnsemble, syncedChildren, type Ensemble, type EnsembleMember } from '../support/ensemble.js';
+import { CreateMode, zkErrorCode, ZkCode, ZkSession } from '../support/zk-session.js';
 import { waitFor } from '../support/wait.js';
 import { describeEachTarget } from '../support/zk-server.js';
 

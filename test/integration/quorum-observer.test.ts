@@ -3,16 +3,8 @@
 // writes go through the leader, it sees what others wrote), and its death changes nothing for
 // the voting members. Every expectation holds against a real ZooKeeper 3.8 ensemble.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  CreateMode,
-  quoteOnFailure,
-  startEnsemble,
-  syncedChildren,
-  withMemberClient,
-  ZkSession,
-  type Ensemble,
-  type EnsembleMember,
-} from '../support/ensemble.js';
+import { quoteOnFailure, startEnsemble, syncedChildren, withMemberClient, type Ensemble, type EnsembleMember } from '../support/ensemble.js';
+import { CreateMode, ZkSession } from '../support/zk-session.js';
 import { waitFor } from '../support/wait.js';
 import { describeEachTarget } from '../support/zk-server.js';
 

@@ -11,17 +11,8 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  ensembleConfigText,
-  launchEnsemble,
-  prepareMemberDir,
-  quoteOnFailure,
-  syncedChildren,
-  ZkSession,
-  type Ensemble,
-  type EnsembleMember,
-  type MemberSpec,
-} from '../support/ensemble.js';
+import { ensembleConfigText, launchEnsemble, prepareMemberDir, quoteOnFailure, syncedChildren, type Ensemble, type EnsembleMember, type MemberSpec } from '../support/ensemble.js';
+import { ZkSession } from '../support/zk-session.js';
 import { NetLab, describeWithNetns } from '../support/netns.js';
 import { RawClient } from '../support/raw-client.js';
 import { waitFor } from '../support/wait.js';
