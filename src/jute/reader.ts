@@ -1,4 +1,5 @@
 import { DecodeError } from '../util/errors.js';
+import { readLongBE } from './long-bytes.js';
 
 /**
  * Reads jute primitives in place from one Buffer with an offset cursor.
@@ -45,7 +46,7 @@ export class JuteReader {
 
   readLong(): bigint {
     this.need(8, 'long');
-    const v = this.buf.readBigInt64BE(this.pos);
+    const v = readLongBE(this.buf, this.pos);
     this.pos += 8;
     return v;
   }

@@ -1,4 +1,5 @@
 import { assert } from '../util/assert.js';
+import { writeLongBE } from './long-bytes.js';
 
 const INITIAL_BYTES = 64 * 1024;
 
@@ -53,7 +54,7 @@ export class JuteWriter {
 
   writeLong(v: bigint): void {
     this.ensure(8);
-    this.buf.writeBigInt64BE(BigInt.asIntN(64, v), this.pos);
+    writeLongBE(this.buf, this.pos, v);
     this.pos += 8;
   }
 

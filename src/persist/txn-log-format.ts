@@ -106,13 +106,17 @@ export function encodeEntry(w: JuteWriter, entry: TxnEntry): void {
   const start = w.pos;
   w.ensure(ENTRY_PREFIX_BYTES);
   w.pos += ENTRY_PREFIX_BYTES;
-  try {
-    writeTxnHeader(w, entry.hdr);
-    writeTxnBody(w, entry.body);
-    if (entry.digest !== null) writeTxnDigest(w, entry.digest);
-  } catch (err) {
-    w.pos = start;
-    throw err;
+  if (entry.payload !== undefined) {
+    w.writeRaw(entry.payload);
+  } else {
+    try {
+      writeTxnHeader(w, entry.hdr);
+      writeTxnBody(w, entry.body);
+      if (entry.digest !== null) writeTxnDigest(w, entry.digest);
+    } catch (err) {
+      w.pos = start;
+      throw err;
+    }
   }
   const payloadStart = start + ENTRY_PREFIX_BYTES;
   const length = w.pos - payloadStart;

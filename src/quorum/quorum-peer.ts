@@ -391,7 +391,9 @@ export class QuorumPeer implements QuorumConnectionHandler, QuorumView {
   }
 
   private propose(txn: TxnEntry): void {
-    const size = encodeTxnPayload(txn).length;
+    // Encoded once: the txn log and every learner's PROPOSAL copy these bytes.
+    txn.payload = Buffer.from(encodeTxnPayload(txn));
+    const size = txn.payload.length;
     const p = this.proposalSizes;
     p.last = size;
     if (p.min < 0 || size < p.min) p.min = size;

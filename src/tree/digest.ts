@@ -1,4 +1,5 @@
 import { crc32 } from 'node:zlib';
+import { writeLongBE } from '../jute/long-bytes.js';
 import type { ZNode } from './znode.js';
 
 /**
@@ -25,14 +26,14 @@ export function nodeDigest(path: string, node: ZNode): number {
   // "/" and "" name the root; ZooKeeper digests it under "".
   let crc = path === '/' ? 0 : crc32(path);
   if (node.data !== null && node.data.length > 0) crc = crc32(node.data, crc);
-  statBytes.writeBigInt64BE(node.czxid, 0);
-  statBytes.writeBigInt64BE(node.mzxid, 8);
-  statBytes.writeBigInt64BE(node.pzxid, 16);
+  writeLongBE(statBytes, 0, node.czxid);
+  writeLongBE(statBytes, 8, node.mzxid);
+  writeLongBE(statBytes, 16, node.pzxid);
   writeLongNumber(node.ctime, 24);
   writeLongNumber(node.mtime, 32);
   statBytes.writeInt32BE(node.version, 40);
   statBytes.writeInt32BE(node.cversion, 44);
   statBytes.writeInt32BE(node.aversion, 48);
-  statBytes.writeBigInt64BE(node.ephemeralOwner, 52);
+  writeLongBE(statBytes, 52, node.ephemeralOwner);
   return crc32(statBytes, crc);
 }

@@ -36,6 +36,12 @@ export interface TxnEntry {
   hdr: TxnHeader;
   body: TxnBody;
   digest: TxnDigest | null;
+  /**
+   * The entry's serialized payload (TxnHeader, body, digest), when already at hand: received
+   * from a leader, or encoded once for a proposal. The txn log and the quorum packets then copy
+   * these bytes instead of encoding the txn again. Never changed once set.
+   */
+  payload?: Buffer;
 }
 
 export function writeSubTxn(w: JuteWriter, t: SubTxn): void {

@@ -31,6 +31,7 @@
  * authinfo is carried by REQUEST (the client's auth ids) and echoed in PING replies; every
  * other packet sends an empty vector (Java writes a null vector, length -1; both read the same).
  */
+import { readLongBE, writeLongBE } from '../../jute/long-bytes.js';
 import type { Id } from '../../proto/data.js';
 import {
   readLearnerInfo, readQuorumPacket, writeLearnerInfo, writeQuorumPacket, type QuorumPacket,
@@ -118,6 +119,7 @@ export function packetZxid(p: ZabPacket): bigint {
 const scratch = new JuteWriter(4096);
 
 export function encodeTxnPayload(txn: TxnEntry, w: JuteWriter = scratch.reset()): Buffer {
+  if (txn.payload !== undefined) return txn.payload;
   writeTxnHeader(w, txn.hdr);
   writeTxnBody(w, txn.body);
   if (txn.digest !== null) writeTxnDigest(w, txn.digest);
@@ -126,7 +128,10 @@ export function encodeTxnPayload(txn: TxnEntry, w: JuteWriter = scratch.reset())
 
 export function decodeTxnData(data: Buffer | null, start: number, opts: TxnDecodeOptions): TxnEntry {
   if (data === null) throw new DecodeError('txn packet without data');
-  return decodeTxnPayload(data, start, data.length, opts);
+  const entry = decodeTxnPayload(data, start, data.length, opts);
+  // The packet's data is a copy of the stream's bytes: keep it as the payload the log writes.
+  entry.payload = start === 0 ? data : data.subarray(start);
+  return entry;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -134,7 +139,7 @@ export function decodeTxnData(data: Buffer | null, start: number, opts: TxnDecod
 
 function longBytes(v: bigint): Buffer {
   const b = Buffer.allocUnsafe(8);
-  b.writeBigInt64BE(BigInt.asIntN(64, v));
+  writeLongBE(b, 0, v);
   return b;
 }
 
@@ -175,7 +180,7 @@ export function toQuorumPacket(p: ZabPacket): QuorumPacket {
   switch (p.type) {
     case 'request': {
       const head = Buffer.allocUnsafe(16);
-      head.writeBigInt64BE(BigInt.asIntN(64, p.sessionId), 0);
+      writeLongBE(head, 0, p.sessionId);
       head.writeInt32BE(p.cxid, 8);
       head.writeInt32BE(p.opType, 12);
       return qp(Buffer.concat([head, p.request]), p.authinfo);
@@ -232,7 +237,7 @@ export function fromQuorumPacket(qp: QuorumPacket, opts: TxnDecodeOptions = {}):
       const data = need(qp.data, 16, 'REQUEST');
       return {
         type: name,
-        sessionId: data.readBigInt64BE(0),
+        sessionId: readLongBE(data, 0),
         cxid: data.readInt32BE(8),
         opType: data.readInt32BE(12),
         request: data.subarray(16),
