@@ -17,6 +17,8 @@ export interface ServerCnxn extends Watcher {
   readonly responseStats: ResponseStats;
   packetsSent: number;
   lastCxid: number;
+  /** The pipeline drained after throttling this connection: read requests again. */
+  resumeReading(): void;
   /** A request of this connection has been answered (or dropped). */
   requestDone(): void;
   /** Answer the ConnectRequest: valid, or a refusal after which the connection closes. */

@@ -110,8 +110,25 @@ export class ClientConnection implements ServerCnxn {
     return (
       (this.state === 'handshake' || this.state === 'connected') &&
       this.outstanding < this.host.maxOutstanding &&
-      !this.blockedOnOutput
+      !this.blockedOnOutput &&
+      !this.globallyThrottled()
     );
+  }
+
+  /**
+   * ZooKeeper's globalOutstandingLimit: past that many requests in the whole pipeline, a
+   * connection with requests of its own in flight stops reading until the pipeline drains (one
+   * with none goes on, so nobody starves). The server resumes it.
+   */
+  private globallyThrottled(): boolean {
+    if (this.state !== 'connected' || this.outstanding === 0) return false;
+    return this.host.server.throttle(this);
+  }
+
+  /** The pipeline drained below its limit: read again. */
+  resumeReading(): void {
+    if (this.state === 'closed') return;
+    this.consume();
   }
 
   /** Parse and dispatch every complete frame, until one of the reasons to stop holds. */

@@ -73,6 +73,7 @@ export class StandaloneServer implements RunningServer, ConnectionHost, ServerVi
     this.server = new ZkServer(
       {
         tickTimeMs: config.tickTimeMs,
+        globalOutstandingLimit: Math.max(1, config.globalOutstandingLimit),
         serverId: config.myid ?? 1,
         skipACL: config.skipACL,
         extendedTypesEnabled: config.extendedTypesEnabled,

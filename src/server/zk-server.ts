@@ -31,6 +31,8 @@ export interface InitialState {
 }
 
 export interface ZkServerOptions {
+  /** Requests in the pipeline past which connections with requests in flight stop reading. */
+  globalOutstandingLimit: number;
   tickTimeMs: number;
   serverId: number;
   skipACL: boolean;
@@ -121,6 +123,8 @@ export class ZkServer {
   private flushingUpTo = -1n;
   private scheduled = false;
   private readonly dirty = new Set<ServerCnxn>();
+  /** Connections that stopped reading because the pipeline was over globalOutstandingLimit. */
+  private readonly throttled = new Set<ServerCnxn>();
   private prepEnv!: PrepEnv;
   private readEnv!: ReadEnv;
   /** Called after each txn is applied (the snapshot policy counts them). */
@@ -352,6 +356,7 @@ export class ZkServer {
     this.awaitingHead = 0;
     this.awaitingSyncs = [];
     this.revalidating.clear();
+    this.throttled.clear();
     this.overlay = new ChangeOverlay(this.tree);
     this.bindEnvs();
   }
@@ -403,6 +408,13 @@ export class ZkServer {
   }
 
   // -------------------------------------------------------------------------------------------
+
+  /** Whether `cnxn` must stop reading for now (the pipeline is full); it is resumed on drain. */
+  throttle(cnxn: ServerCnxn): boolean {
+    if (this.outstanding < this.opts.globalOutstandingLimit) return false;
+    this.throttled.add(cnxn);
+    return true;
+  }
 
   markDirty(cnxn: ServerCnxn): void {
     this.dirty.add(cnxn);
@@ -464,6 +476,12 @@ export class ZkServer {
     if (!flush) return;
     for (const cnxn of this.dirty) cnxn.flush();
     this.dirty.clear();
+    // Resume below half the limit, so that throttling does not flap at the edge.
+    if (this.throttled.size > 0 && this.outstanding * 2 < this.opts.globalOutstandingLimit) {
+      const resumed = [...this.throttled];
+      this.throttled.clear();
+      for (const cnxn of resumed) cnxn.resumeReading();
+    }
   }
 
   private applyToTree(txn: TxnEntry, requester: ServerCnxn | null): TxnResult {
