@@ -8,8 +8,7 @@
  *   tszk txnlog <file>
  *   tszk snapshot <file> [--json]
  */
-import yargs, { type Argv } from 'yargs';
-import { hideBin } from 'yargs/helpers';
+import type { Argv } from 'yargs';
 import { ConfigError, TszkError } from '../util/errors.js';
 import { TSZK_VERSION, ZOOKEEPER_COMPAT_VERSION } from '../version.js';
 import {
@@ -70,9 +69,32 @@ function withConfigArg(y: Argv): Argv<{ config: string | undefined }> {
   });
 }
 
+/**
+ * The server commands in their plain forms (`start-foreground [config]` and the like) skip the
+ * argument parser: loading yargs costs more than a hundred milliseconds, a good part of the time
+ * from process start to the first session. Anything else (options, help, typos) goes to yargs.
+ */
+const PLAIN_COMMANDS: ReadonlyMap<string, Command> = new Map([
+  ['start-foreground', runStartForeground],
+  ['start', runStart],
+  ['stop', runStop],
+  ['status', runStatus],
+  ['restart', runRestart],
+]);
+
+function plainCommand(rest: readonly string[]): { command: Command; config: string | undefined } | null {
+  const [name, config, ...extra] = rest;
+  const command = name === undefined ? undefined : PLAIN_COMMANDS.get(name);
+  if (command === undefined || extra.length > 0 || (config !== undefined && config.startsWith('-'))) return null;
+  return { command, config };
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   const { confDir, rest } = splitConfDir(argv);
   const ctx: CliContext = { env: process.env, cwd: process.cwd(), confDir, projectRoot: PROJECT_ROOT };
+  const plain = plainCommand(rest);
+  if (plain !== null) return guarded(plain.command, plain.config, ctx);
+  const { default: yargs } = await import('yargs');
   let exitCode = EXIT_OK;
   const commands: ReadonlyArray<[string, string, Command]> = [
     ['start', 'start the server in the background; returns once it answers on its client port', runStart],
@@ -138,4 +160,4 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 // Exit explicitly: after start-foreground has closed the server nothing should keep us alive,
 // and stdout/stderr writes are synchronous for files, pipes and terminals on POSIX.
-process.exit(await main(hideBin(process.argv)));
+process.exit(await main(process.argv.slice(2)));

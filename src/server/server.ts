@@ -11,7 +11,7 @@ import { MemoryPersister, type TxnPersister } from './persister.js';
 import type { ServerView } from './server-view.js';
 import { Snapshotter } from './snapshotter.js';
 import { ZkServer, type InitialState } from './zk-server.js';
-import { QuorumPeer, type QuorumHost } from '../quorum/quorum-peer.js';
+import type { QuorumPeer, QuorumHost } from '../quorum/quorum-peer.js';
 import { ACCEPTED_EPOCH, CURRENT_EPOCH, readEpoch, writeEpoch } from '../persist/epoch-file.js';
 import { ConfigError } from '../util/errors.js';
 
@@ -246,6 +246,8 @@ export async function startServer(config: Config, logger: Logger, opts: StartOpt
   if (config.distributed) {
     const { acceptedEpoch, currentEpoch } = await loadEpochs(dirs.snapDir, restored.lastZxid, logger);
     server.server.role = 'down';
+    // Loaded only here: a standalone server does not pay for the quorum modules at start-up.
+    const { QuorumPeer } = await import('../quorum/quorum-peer.js');
     server.quorum = new QuorumPeer({
       config, host: server, txnLog, dirs, acceptedEpoch, currentEpoch, log: logger.child({ component: 'quorum' }),
     });
