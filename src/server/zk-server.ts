@@ -592,7 +592,10 @@ export class ZkServer {
 
   /** Close sessions whose time ran out; runs every tick. */
   expireSessions(): void {
-    if (!this.ownsExpiry) return;
+    if (!this.ownsExpiry) {
+      this.sessions.discardDue(this.clock.elapsedMs());
+      return;
+    }
     for (const sessionId of this.sessions.expire(this.clock.elapsedMs())) {
       this.log.info({ sessionId: `0x${BigInt.asUintN(64, sessionId).toString(16)}` }, 'session expired');
       this.submitWrite(null, sessionId, 0, { type: OpCode.closeSession }, []);

@@ -146,6 +146,18 @@ export class SessionTracker {
   }
 
   /**
+   * A learner's tracker: the leader owns expiry, so due buckets are dropped without expiring
+   * anyone (each session's touch files it again; a learner that becomes leader re-adds all).
+   * Keeps the next due time moving, so waitMs() does not stay at 0.
+   */
+  discardDue(nowMs: number): void {
+    while (this.nextExpiryMs <= nowMs) {
+      this.buckets.delete(this.nextExpiryMs);
+      this.nextExpiryMs += this.tickTimeMs;
+    }
+  }
+
+  /**
    * Sessions whose bucket is due, marked closing; the caller submits a closeSession for each.
    * Call at least once per tick.
    */

@@ -264,3 +264,18 @@ describe('against a model on a fake clock', () => {
     );
   });
 });
+
+describe('SessionTracker.discardDue (a learner: the leader owns expiry)', () => {
+  test('moves the next due time on, expires nobody, and a touch files the session again', () => {
+    const tracker = new SessionTracker(100, 1, 0, 0);
+    tracker.add(7n, 300, 0);
+    expect(tracker.waitMs(1_000)).toBe(0);
+    tracker.discardDue(1_000);
+    // Not stuck at 0 (a timer armed on waitMs would spin): the next bucket is one tick away.
+    expect(tracker.waitMs(1_000)).toBe(100);
+    expect(tracker.check(7n)).toBe(0);
+    expect(tracker.touch(7n, 1_000)).toBe(true);
+    expect(tracker.expire(1_300)).toEqual([]);
+    expect(tracker.expire(1_400)).toEqual([7n]);
+  });
+});

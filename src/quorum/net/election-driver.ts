@@ -16,7 +16,7 @@ export interface ElectionDriverOptions {
   logger: Logger;
   /** Milliseconds from a monotonic clock; default performance.now(). */
   nowMs?: () => number;
-  /** Granularity of the election's timeouts; default 20 ms. */
+  /** Smallest wait before the election's next deadline is checked; default 20 ms. */
   tickIntervalMs?: number;
   onDecision?: (decision: Decision) => void;
   /** Every notification received and decoded, before the election sees it (for tests, metrics). */
@@ -32,6 +32,7 @@ export class ElectionDriver {
   private readonly onDecision: ((decision: Decision) => void) | undefined;
   private readonly onNotification: ((from: bigint, notification: Notification) => void) | undefined;
   private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
   private lastDecision: Decision | null = null;
   /** Frames that were not notifications 3.8 would accept. */
   badNotifications = 0;
@@ -58,7 +59,6 @@ export class ElectionDriver {
   /** Listens on the election port and starts the first round. */
   async start(): Promise<void> {
     await this.link.start();
-    this.timer = setInterval(() => this.onTimer(), this.tickIntervalMs);
     this.lookAgain();
   }
 
@@ -70,7 +70,8 @@ export class ElectionDriver {
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.link.close();
   }
@@ -93,13 +94,36 @@ export class ElectionDriver {
   }
 
   private onTimer(): void {
+    this.timer = null;
     const deadline = this.fle.nextDeadlineMs();
     if (deadline === null) return;
     const now = this.nowMs();
     if (now >= deadline) this.dispatch(this.fle.tick(now));
+    else this.armTimer();
+  }
+
+  /**
+   * One timer, armed for the election's next deadline (re-sends, the finalize wait) and only
+   * while it has one: a server that is leading or following wakes up for nothing here.
+   */
+  private armTimer(): void {
+    if (this.stopped) return;
+    const deadline = this.fle.nextDeadlineMs();
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (deadline === null) return;
+    const wait = Math.max(this.tickIntervalMs, deadline - this.nowMs());
+    this.timer = setTimeout(() => this.onTimer(), wait);
   }
 
   private dispatch(out: FleOutput): void {
+    this.dispatchOutput(out);
+    this.armTimer();
+  }
+
+  private dispatchOutput(out: FleOutput): void {
     for (const m of out.messages) this.link.toSend(m.to, encodeNotification(m.notification));
     if (out.decision) {
       this.lastDecision = out.decision;
