@@ -53,6 +53,16 @@ export interface WriteSnapshotOptions {
   yieldEveryNodes?: number;
   /** At most about this long per slice; default 2 ms. */
   sliceMs?: number;
+  /**
+   * A busy server would give a snapshot only `sliceMs` per event-loop turn, however long the turns
+   * get: at 50k requests/s a 100k-node snapshot then takes many seconds, and the next one is
+   * skipped. With a share, a slice lasts as long as needed for the snapshot to get about this
+   * share of the time (measured as the time the other work took since the last slice), between
+   * `sliceMs` and `maxSliceMs`.
+   */
+  cpuShare?: number;
+  /** Longest slice when `cpuShare` stretches them; default 5 ms. */
+  maxSliceMs?: number;
   /** Bytes buffered before a write; default 1 MiB. */
   chunkBytes?: number;
   /** Milliseconds from a monotonic clock; default performance.now. */
@@ -70,6 +80,7 @@ export interface WrittenSnapshot extends WrittenBody {
 
 const DEFAULT_YIELD_EVERY_NODES = 10_000;
 const DEFAULT_SLICE_MS = 2;
+const DEFAULT_MAX_SLICE_MS = 5;
 const DEFAULT_CHUNK_BYTES = 1024 * 1024;
 /** Look at the clock once per this many nodes. */
 const CLOCK_EVERY_NODES = 64;
@@ -309,10 +320,14 @@ class CheckedOutput {
 /** Decides when a slice is over and gives the event loop its turn (writing a full chunk or not). */
 class Slicer {
   private readonly maxNodes: number;
+  private readonly minMs: number;
   private readonly maxMs: number;
+  /** Slice length per ms of other work (share / (1 - share)); 0 keeps slices at minMs. */
+  private readonly perOtherMs: number;
   private readonly nowMs: () => number;
   private readonly onSlice: (() => void) | undefined;
   private startMs: number;
+  private budgetMs: number;
   private count = 0;
 
   constructor(
@@ -320,25 +335,32 @@ class Slicer {
     opts: WriteSnapshotOptions,
   ) {
     this.maxNodes = Math.max(1, opts.yieldEveryNodes ?? DEFAULT_YIELD_EVERY_NODES);
-    this.maxMs = opts.sliceMs ?? DEFAULT_SLICE_MS;
+    this.minMs = opts.sliceMs ?? DEFAULT_SLICE_MS;
+    this.maxMs = Math.max(this.minMs, opts.maxSliceMs ?? DEFAULT_MAX_SLICE_MS);
+    const share = Math.min(Math.max(opts.cpuShare ?? 0, 0), 0.9);
+    this.perOtherMs = share / (1 - share);
     this.nowMs = opts.nowMs ?? (() => performance.now());
     this.onSlice = opts.onSlice;
     this.startMs = this.nowMs();
+    this.budgetMs = this.minMs;
   }
 
   /** Counts one node; true when the slice is used up. */
   tick(): boolean {
     this.count++;
     if (this.count >= this.maxNodes || this.out.full) return true;
-    return this.count % CLOCK_EVERY_NODES === 0 && this.nowMs() - this.startMs >= this.maxMs;
+    return this.count % CLOCK_EVERY_NODES === 0 && this.nowMs() - this.startMs >= this.budgetMs;
   }
 
   async pause(): Promise<void> {
     this.onSlice?.();
     if (this.out.full) await this.out.flush();
+    const pausedMs = this.nowMs();
     // A turn even after a write: an injected file system may answer without one.
     await new Promise<void>((resolve) => setImmediate(resolve));
     this.count = 0;
     this.startMs = this.nowMs();
+    const otherMs = this.startMs - pausedMs;
+    this.budgetMs = Math.min(this.maxMs, Math.max(this.minMs, otherMs * this.perOtherMs));
   }
 }

@@ -6,6 +6,12 @@ import type { ZkServer } from './zk-server.js';
 /** Serialisation time per event-loop turn while a snapshot is written (the bench measured 2 ms
  * slices adding ~10 ms to a write, which needs several turns; 0.5 ms cut that by half or more). */
 const SLICE_MS = 0.5;
+/**
+ * Under heavy load the turns get long and 0.5 ms each left a 100k-node snapshot taking 2-6 s
+ * (and the next one skipped, "too busy to snapshot"): slices stretch, up to 5 ms, so that the
+ * snapshot gets about a fifth of the time.
+ */
+const CPU_SHARE = 0.2;
 
 export interface SnapshotPolicy {
   /** zoo.cfg snapCount: snapshot after roughly this many txns (randomised between 1/2 and 1). */
@@ -64,6 +70,7 @@ export class Snapshotter {
       const written = await writeSnapshot(this.snapDir, tree, this.server.sessionTimeouts(), zxid, {
         fsync: this.policy.fsync,
         sliceMs: SLICE_MS,
+        cpuShare: CPU_SHARE,
       });
       this.log.info(
         { snapshot: written.path, nodes: written.nodes, bytes: written.bytes, ms: Math.round(performance.now() - startedMs) },
