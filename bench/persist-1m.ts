@@ -9,22 +9,20 @@
 // writer produce ZooKeeper's on-disk formats, so the same files start either server.
 //
 // Run from the repository root (Node 20 cannot run TypeScript directly; bench/out/ is ignored):
-//   npx tsc -p . && npx tsc --outDir bench/out --rootDir . --module nodenext --moduleResolution nodenext \
-//     --target es2022 --strict --skipLibCheck --types node bench/persist-1m.ts && node bench/out/bench/persist-1m.js
+//   npm run bench:build && node bench/out/bench/persist-1m.js
 // Options: --nodes N (1,000,000) --parents N (1,000) --log-txns N (100,000) --runs N (3)
 //   --snap-count N (10,000: zoo.cfg snapCount of the latency phase) --tail-ms N (4,000)
 //   --only tszk|zookeeper --skip-restore --skip-latency --zk-heap-mb N (unset: the JVM's default,
 //   as Debian's zkServer.sh runs it) --tszk-cpu-prof DIR (node --cpu-prof for every tszk run)
-//   --tszk-node-options STR (NODE_OPTIONS for tszk, e.g. "--max-semi-space-size=64")
+//   --tszk-node-options STR (node options for tszk, e.g. "--max-semi-space-size=64")
 //   --results DIR (bench/results) --keep (keep the temp dir)
-// Needs the reference server (see /work/shared/REFERENCE.md) and a built dist/ (npx tsc -p .).
+// Needs Debian's zookeeper package and a built dist/ (see bench/README.md); servers start through
+// bench/lib/servers.ts.
 // Writes <results>/persist-1m.md and <results>/persist-1m.jsonl.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { closeSync, fsyncSync, openSync, readdirSync, statSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { writeGetDataRequest, writeSetDataRequest } from '../src/proto/records.js';
 import { OpCode } from '../src/proto/opcodes.js';
 import { writeSnapshot } from '../src/persist/snapshot-writer.js';
@@ -34,7 +32,22 @@ import { DIGEST_VERSION } from '../src/tree/digest.js';
 import { applyTxn } from '../src/txn/apply.js';
 import type { TxnEntry } from '../src/txn/txn.js';
 import { RawClient } from '../test/support/raw-client.js';
-import { freePort } from '../test/support/ports.js';
+import { fmt, loadAverage, log, logMachine, machineInfo, type Machine } from './lib/machine.js';
+import { median, reportHeader } from './lib/report.js';
+import { writeResults } from './lib/results.js';
+import {
+  cpuMsOf,
+  exitUnlessServers,
+  firstSessionMs,
+  launchCluster,
+  memoryOf,
+  repoRoot,
+  SERVER_KINDS,
+  sleep,
+  type Cluster,
+  type Member,
+  type ServerKind,
+} from './lib/servers.js';
 
 // ---------------------------------------------------------------- options
 
@@ -54,9 +67,6 @@ interface Args {
   resultsDir: string | null;
   keep: boolean;
 }
-
-type ServerKind = 'tszk' | 'zookeeper';
-const KINDS: readonly ServerKind[] = ['tszk', 'zookeeper'];
 
 function parseArgs(argv: readonly string[]): Args {
   const args: Args = {
@@ -95,32 +105,9 @@ function parseArgs(argv: readonly string[]): Args {
 
 // ---------------------------------------------------------------- small helpers
 
-/** The checkout: the nearest directory above this file whose package.json is tszk's. */
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'tszk') return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the tszk checkout above this script');
-    dir = up;
-  }
-}
-
 const nowMs = (): number => performance.now();
 /** Wall-clock milliseconds with sub-millisecond precision, comparable with the servers' log times. */
 const wallMs = (): number => performance.timeOrigin + performance.now();
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const log = (line: string): void => {
-  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-};
-
-function median(values: readonly number[]): number {
-  if (values.length === 0) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 /** Nearest-rank percentile of an ascending array. */
 function percentile(sorted: Float64Array, p: number): number {
@@ -129,8 +116,6 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[rank]!;
 }
 
-const fmt = (v: number | null | undefined, digits = 0): string =>
-  v === null || v === undefined || Number.isNaN(v) ? 'n/a' : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const mib = (bytes: number): number => bytes / 1024 / 1024;
 
 function fsyncPath(path: string): void {
@@ -246,192 +231,20 @@ async function copyDataDir(from: string, to: string): Promise<void> {
 
 // ---------------------------------------------------------------- running a server
 
-interface Proc {
-  kind: ServerKind;
-  child: ChildProcess;
-  pid: number;
-  port: number;
-  logFile: string;
-  dataDir: string;
-  spawnedAt: number;
-  spawnedWall: number;
-  exited: Promise<void>;
-}
-
-const live = new Set<Proc>();
-
-function killAll(): void {
-  for (const proc of live) {
-    try {
-      process.kill(-proc.pid, 'SIGKILL');
-    } catch {
-      // gone already
-    }
-  }
-  live.clear();
-}
-process.once('exit', killAll);
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.once(signal, () => {
-    killAll();
-    process.exit(130);
+/** A standalone server of `kind` on a private, fsynced copy of the data dir `base`; not waited for. */
+function startServer(work: string, kind: ServerKind, base: string, snapCount: number, args: Args): Promise<Cluster> {
+  return launchCluster({
+    kind, size: 1, baseDir: work, zkHeapMb: args.zkHeapMb ?? 0, tszkCpuProfDir: args.tszkCpuProfDir ?? undefined,
+    tszkNodeOptions: args.tszkNodeOptions ?? undefined, extraConfig: { snapCount: String(snapCount) },
+    initDataDir: (dataDir) => copyDataDir(base, dataDir),
   });
 }
 
-const ZK_CLASSPATH = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-log4j12.jar', '/usr/share/java/log4j-1.2.jar'].join(':');
-const LOG4J = [
-  'log4j.rootLogger=INFO, CONSOLE',
-  'log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender',
-  'log4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout',
-  'log4j.appender.CONSOLE.layout.ConversionPattern=%d{ISO8601} %-5p [%t:%C{1}@%L] - %m%n',
-  '',
-].join('\n');
+/** Spawn to the first granted session, ms; up to 3 minutes, as a 1M-node restore can be slow. */
+const firstSession = (member: Member): Promise<number> => firstSessionMs(member, { timeoutMs: 180_000, maxPending: 500 });
 
-interface StartOptions {
-  kind: ServerKind;
-  dir: string;
-  dataDir: string;
-  snapCount: number;
-  args: Args;
-  repo: string;
-}
-
-async function startServer(o: StartOptions): Promise<Proc> {
-  const port = await freePort();
-  const cfg = join(o.dir, 'zoo.cfg');
-  await writeFile(
-    cfg,
-    [
-      'tickTime=2000', `dataDir=${o.dataDir}`, `clientPort=${port}`, 'clientPortAddress=127.0.0.1', 'admin.enableServer=false',
-      '4lw.commands.whitelist=*', `snapCount=${o.snapCount}`, 'maxClientCnxns=0', '',
-    ].join('\n'),
-  );
-  const logFile = join(o.dir, 'server.log');
-  const out = openSync(logFile, 'w');
-  let command: string;
-  let argv: string[];
-  if (o.kind === 'tszk') {
-    command = process.execPath;
-    const prof = o.args.tszkCpuProfDir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', o.args.tszkCpuProfDir];
-    argv = [...prof, join(o.repo, 'dist', 'cli', 'main.js'), 'start-foreground', cfg];
-  } else {
-    const log4j = join(o.dir, 'log4j.properties');
-    await writeFile(log4j, LOG4J);
-    command = 'java';
-    const heap = o.args.zkHeapMb === null ? [] : [`-Xmx${o.args.zkHeapMb}m`, `-Xms${o.args.zkHeapMb}m`];
-    argv = [
-      ...heap, '-Duser.timezone=UTC', '-cp', ZK_CLASSPATH, `-Dlog4j.configuration=file:${log4j}`,
-      'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg,
-    ];
-  }
-  const spawnedAt = nowMs();
-  const spawnedWall = wallMs();
-  const child = spawn(command, argv, {
-    detached: true,
-    stdio: ['ignore', out, out],
-    env: {
-      ...process.env, TSZK_LOG_LEVEL: 'info', TZ: 'UTC',
-      ...(o.kind === 'tszk' && o.args.tszkNodeOptions !== null ? { NODE_OPTIONS: o.args.tszkNodeOptions } : {}),
-    },
-  });
-  closeSync(out);
-  if (child.pid === undefined) throw new Error(`could not start ${o.kind}`);
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const proc: Proc = { kind: o.kind, child, pid: child.pid, port, logFile, dataDir: o.dataDir, spawnedAt, spawnedWall, exited };
-  live.add(proc);
-  return proc;
-}
-
-/**
- * Spawn to the first granted session, in ms. A new attempt starts every POLL_MS without waiting for
- * earlier ones: ZooKeeper 3.8 accepts connections while it loads and may leave one hanging (its
- * close fails with a NullPointerException before the database exists), so waiting for each attempt
- * to fail would measure our timeout, not the server. Closes every session it opened.
- */
-async function firstSession(proc: Proc, timeoutMs = 180_000): Promise<number> {
-  const POLL_MS = 10;
-  let exitedEarly = false;
-  void proc.exited.then(() => (exitedEarly = true));
-  const deadline = nowMs() + timeoutMs;
-  let grantedAt: number | null = null;
-  const opened: RawClient[] = [];
-  const attempts: Promise<void>[] = [];
-  let pending = 0;
-  while (grantedAt === null && nowMs() < deadline && !exitedEarly) {
-    // Refused attempts end at once; only ones the server leaves hanging stay pending.
-    if (pending < 500) {
-      pending++;
-      attempts.push(
-        RawClient.connect({ host: '127.0.0.1', port: proc.port, timeOutMs: 30_000, connectTimeoutMs: 3_000 })
-          .then(
-            (client) => {
-              opened.push(client);
-              if (client.sessionAccepted && grantedAt === null) grantedAt = nowMs() - proc.spawnedAt;
-            },
-            () => undefined,
-          )
-          .finally(() => pending--),
-      );
-    }
-    await sleep(POLL_MS);
-  }
-  await Promise.all(attempts);
-  await Promise.all(opened.map((c) => (c.sessionAccepted ? c.closeQuietly(5_000) : (c.destroy(), Promise.resolve()))));
-  if (grantedAt === null) {
-    throw new Error(`${proc.kind} ${exitedEarly ? 'exited during start-up' : `gave no session within ${timeoutMs} ms`}; log:\n${tail(proc.logFile)}`);
-  }
-  return grantedAt;
-}
-
-function tail(file: string, chars = 3000): string {
-  try {
-    const text = readFileSync(file, 'utf8');
-    return text.length > chars ? `...${text.slice(-chars)}` : text;
-  } catch {
-    return '(no log)';
-  }
-}
-
-async function stopServer(proc: Proc): Promise<void> {
-  if (!live.has(proc)) return;
-  try {
-    process.kill(-proc.pid, 'SIGTERM');
-  } catch {
-    // gone
-  }
-  const graceful = await Promise.race([proc.exited.then(() => true), sleep(15_000).then(() => false)]);
-  if (!graceful) {
-    try {
-      process.kill(-proc.pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-    await proc.exited;
-  }
-  live.delete(proc);
-}
-
-let clockTicksPerSec = 0;
-
-/** CPU time (user + system, all threads) the process has used so far, in ms. */
-function cpuMsOf(pid: number): number {
-  if (clockTicksPerSec === 0) clockTicksPerSec = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces) start at field 3: utime is 14, stime 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicksPerSec;
-}
-
-interface Memory {
-  hwmMiB: number;
-  rssMiB: number;
-}
-
-function memoryOf(pid: number): Memory {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { hwmMiB: kb('VmHWM') / 1024, rssMiB: kb('VmRSS') / 1024 };
-}
+/** A 1M-node tszk may still be writing a snapshot when told to stop: give it time to finish. */
+const STOP_GRACE_MS = 15_000;
 
 // ---------------------------------------------------------------- what the servers log
 
@@ -511,9 +324,9 @@ function parseZkLog(text: string): ServerLog {
   return out;
 }
 
-const readLog = (proc: Proc): ServerLog => {
-  const text = readFileSync(proc.logFile, 'utf8');
-  return proc.kind === 'tszk' ? parseTszkLog(text) : parseZkLog(text);
+const readLog = (member: Member): ServerLog => {
+  const text = member.logText();
+  return member.kind === 'tszk' ? parseTszkLog(text) : parseZkLog(text);
 };
 
 /** Sizes of the snapshot files a server wrote since `sinceWall` (ZooKeeper rewrites the base one in
@@ -549,7 +362,7 @@ interface RestoreRun {
   loadAvg1: number;
 }
 
-async function restoreRuns(work: string, built: BuiltDirs, args: Args, repo: string, kinds: readonly ServerKind[]): Promise<RestoreRun[]> {
+async function restoreRuns(work: string, built: BuiltDirs, args: Args, kinds: readonly ServerKind[]): Promise<RestoreRun[]> {
   const runs: RestoreRun[] = [];
   const variants = [
     ['snapshot', built.snapOnly],
@@ -561,24 +374,22 @@ async function restoreRuns(work: string, built: BuiltDirs, args: Args, repo: str
       // Alternate which server goes first, so neither always follows the other's writeback.
       const order = run % 2 === 1 ? kinds : [...kinds].reverse();
       for (const kind of order) {
-        const dir = await mkdtemp(join(work, `${kind}-restore-`));
-        const dataDir = join(dir, 'data');
-        await copyDataDir(base, dataDir);
         // A snapCount no start-up write reaches: only the start-up snapshot may run.
-        const proc = await startServer({ kind, dir, dataDir, snapCount: 10_000_000, args, repo });
+        const cluster = await startServer(work, kind, base, 10_000_000, args);
+        const member = cluster.members[0]!;
         try {
-          const firstSessionMs = await firstSession(proc);
-          const cpuMsToFirstSession = cpuMsOf(proc.pid);
-          const mem = memoryOf(proc.pid);
+          const firstSessionMs = await firstSession(member);
+          const cpuMsToFirstSession = cpuMsOf(member.pid);
+          const mem = memoryOf(member.pid);
           await sleep(200);
-          const parsed = readLog(proc);
+          const parsed = readLog(member);
           const startup = parsed.snapshots[0] ?? null;
-          const sizes = newSnapshotSizes(dataDir, proc.spawnedWall);
+          const sizes = newSnapshotSizes(member.spec.dataDir, performance.timeOrigin + member.spawnedAt);
           const r: RestoreRun = {
             kind, variant, run, firstSessionMs, cpuMsToFirstSession, restoreMs: parsed.restoreMs, replayMs: parsed.replayMs, replayedTxns: parsed.replayedTxns,
             startupSnapshotMs: startup?.ms ?? null, startupSnapshotBytes: startup?.bytes ?? sizes[0] ?? null,
             hwmMiB: mem.hwmMiB, rssMiB: mem.rssMiB, digestMismatches: parsed.digestMismatches, errors: parsed.errors,
-            loadAvg1: Math.round((loadavg()[0] ?? NaN) * 100) / 100,
+            loadAvg1: loadAverage()[0] ?? NaN,
           };
           runs.push(r);
           log(
@@ -587,8 +398,7 @@ async function restoreRuns(work: string, built: BuiltDirs, args: Args, repo: str
               `${parsed.errors.length > 0 ? `, ${parsed.errors.length} error lines` : ''}; load ${r.loadAvg1}`,
           );
         } finally {
-          await stopServer(proc);
-          if (!args.keep) await rm(dir, { recursive: true, force: true });
+          await cluster.stop(args.keep, STOP_GRACE_MS);
         }
       }
     }
@@ -666,15 +476,13 @@ function statsOf(latencies: number[], spanMs: number): LatencyStats {
   };
 }
 
-async function latencyRun(work: string, built: BuiltDirs, args: Args, repo: string, kind: ServerKind): Promise<LatencyRun> {
-  const dir = await mkdtemp(join(work, `${kind}-latency-`));
-  const dataDir = join(dir, 'data');
-  await copyDataDir(built.snapOnly, dataDir);
-  const proc = await startServer({ kind, dir, dataDir, snapCount: args.snapCount, args, repo });
+async function latencyRun(work: string, built: BuiltDirs, args: Args, kind: ServerKind): Promise<LatencyRun> {
+  const cluster = await startServer(work, kind, built.snapOnly, args.snapCount, args);
+  const member = cluster.members[0]!;
   try {
-    await firstSession(proc);
-    const reader = await RawClient.connect({ host: '127.0.0.1', port: proc.port, timeOutMs: 30_000 });
-    const writer = await RawClient.connect({ host: '127.0.0.1', port: proc.port, timeOutMs: 30_000 });
+    await firstSession(member);
+    const reader = await RawClient.connect({ host: '127.0.0.1', port: member.clientPort, timeOutMs: 30_000 });
+    const writer = await RawClient.connect({ host: '127.0.0.1', port: member.clientPort, timeOutMs: 30_000 });
     const loadStart = wallMs();
     let stopped = false;
     const gets: Samples = { sentWall: [], latencyMs: [] };
@@ -692,7 +500,7 @@ async function latencyRun(work: string, built: BuiltDirs, args: Args, repo: stri
     let runtime: SnapshotEvent[] = [];
     while (!stopped) {
       await sleep(250);
-      runtime = readLog(proc).snapshots.filter((s) => s.endWall > loadStart);
+      runtime = readLog(member).snapshots.filter((s) => s.endWall > loadStart);
       const first = runtime.find((s) => s.complete);
       const now = wallMs();
       if ((first !== undefined && now > first.endWall + args.tailMs) || now - loadStart > MAX_LOAD_MS) stopped = true;
@@ -700,12 +508,12 @@ async function latencyRun(work: string, built: BuiltDirs, args: Args, repo: stri
     await loops.catch(() => undefined);
     if (failure !== null) throw failure;
     const loadEnd = wallMs();
-    const mem = memoryOf(proc.pid);
+    const mem = memoryOf(member.pid);
     await reader.closeQuietly();
     await writer.closeQuietly();
     // Stopping lets tszk finish (and log) a snapshot still running; ZooKeeper's shows as begun, not ended.
-    await stopServer(proc);
-    const parsed = readLog(proc);
+    await member.stop(STOP_GRACE_MS);
+    const parsed = readLog(member);
     runtime = parsed.snapshots
       .filter((s) => s.endWall > loadStart && s.startWall < loadEnd)
       .map((s) => (s.complete ? s : { ...s, endWall: loadEnd }));
@@ -727,7 +535,7 @@ async function latencyRun(work: string, built: BuiltDirs, args: Args, repo: stri
     }
     const r: LatencyRun = {
       kind, snapCount: args.snapCount, loadMs: loadEnd - loadStart, warmupMs: WARMUP_MS, snapshots: runtime,
-      snapshotBytes: newSnapshotSizes(dataDir, loadStart), stats, hwmMiB: mem.hwmMiB, errors: parsed.errors,
+      snapshotBytes: newSnapshotSizes(member.spec.dataDir, loadStart), stats, hwmMiB: mem.hwmMiB, errors: parsed.errors,
     };
     log(
       `latency ${kind}: ${runtime.length} snapshot(s) under load (${runtime.map((s) => `${fmt(s.ms)} ms`).join(', ')}); ` +
@@ -736,68 +544,14 @@ async function latencyRun(work: string, built: BuiltDirs, args: Args, repo: stri
     );
     return r;
   } finally {
-    await stopServer(proc);
-    if (!args.keep) await rm(dir, { recursive: true, force: true });
+    await cluster.stop(args.keep, STOP_GRACE_MS);
   }
 }
 
 // ---------------------------------------------------------------- the report
 
-interface Machine {
-  date: string;
-  nproc: number;
-  cpuModel: string;
-  memTotalMiB: number;
-  memFreeMiB: number;
-  loadAvgStart: number[];
-  loadAvgEnd: number[];
-  node: string;
-  java: string;
-  zookeeper: string;
-  tszkCommit: string;
-}
-
-function machineInfo(repo: string): Machine {
-  const java = spawnSyncText('java', ['-version']);
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['-C', repo, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['-C', repo, 'status', '--porcelain', '--untracked-files=no', 'src'], { encoding: 'utf8' }).trim();
-    if (dirty !== '') commit += ' (src modified)';
-  } catch {
-    // not a checkout
-  }
-  const zkJar = existsSync('/usr/share/java/zookeeper.jar') ? readdirSync('/usr/share/java').find((n) => /^zookeeper-\d[\d.]*\.jar$/.test(n)) : undefined;
-  return {
-    date: new Date().toISOString(),
-    nproc: cpus().length,
-    cpuModel: cpus()[0]?.model ?? 'unknown',
-    memTotalMiB: Math.round(totalmem() / 1024 / 1024),
-    memFreeMiB: Math.round(freemem() / 1024 / 1024),
-    loadAvgStart: loadavg().map((v) => Math.round(v * 100) / 100),
-    loadAvgEnd: [],
-    node: process.version,
-    java: (java.split('\n').find((l) => l.includes('version')) ?? java).trim(),
-    zookeeper: zkJar?.replace(/\.jar$/, '') ?? 'not installed',
-    tszkCommit: commit,
-  };
-}
-
-function spawnSyncText(cmd: string, argv: string[]): string {
-  try {
-    return execFileSync('sh', ['-c', `${cmd} ${argv.join(' ')} 2>&1`], { encoding: 'utf8' });
-  } catch {
-    return 'unknown';
-  }
-}
-
 function report(machine: Machine, args: Args, built: BuiltDirs | null, restores: RestoreRun[], latencies: LatencyRun[]): string {
-  const L: string[] = [];
-  L.push('# Persistence at 1M znodes: tszk vs ZooKeeper 3.8', '');
-  L.push(`Written by \`bench/persist-1m.ts\` on ${machine.date}. Machine: ${machine.nproc} × ${machine.cpuModel}, ${fmt(machine.memTotalMiB)} MiB RAM; ` +
-    `Node ${machine.node}; ${machine.java}; ${machine.zookeeper} (Debian); tszk ${machine.tszkCommit}. ` +
-    `Load average at start ${machine.loadAvgStart.join(' / ')}, at end ${machine.loadAvgEnd.join(' / ')} (shared machine: compare within this run).`);
-  L.push('');
+  const L: string[] = reportHeader('Persistence at 1M znodes: tszk vs ZooKeeper 3.8', 'bench/persist-1m.ts', machine);
   if (built !== null) {
     L.push(`Data: ${fmt(built.znodes)} znodes in all (${fmt(args.parents)} parents × ${fmt(args.nodes / args.parents - 1)} children, plus the root and /zookeeper's 3), ` +
       `100-byte data, written by tszk's snapshot writer: snapshot ${fmt(mib(built.snapshotBytes), 1)} MiB. ` +
@@ -815,7 +569,7 @@ function report(machine: Machine, args: Args, built: BuiltDirs | null, restores:
     L.push('| server | data dir | first session ms | server CPU ms by then | own restore ms | of which replay ms | start-up snapshot ms | VmHWM MiB after restore | VmRSS MiB |');
     L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|');
     for (const variant of ['snapshot', 'snapshot+log'] as const) {
-      for (const kind of KINDS) {
+      for (const kind of SERVER_KINDS) {
         const rs = restores.filter((r) => r.kind === kind && r.variant === variant);
         if (rs.length === 0) continue;
         const med = (f: (r: RestoreRun) => number | null): number | null => {
@@ -840,7 +594,7 @@ function report(machine: Machine, args: Args, built: BuiltDirs | null, restores:
     'At start-up nothing else runs; under load it shares the machine with the latency clients below.', '');
   L.push('| server | when | runs | ms (median) | all ms | file MiB |');
   L.push('|---|---|---:|---:|---|---:|');
-  for (const kind of KINDS) {
+  for (const kind of SERVER_KINDS) {
     const startup = restores.filter((r) => r.kind === kind && r.startupSnapshotMs !== null);
     if (startup.length > 0) {
       L.push(`| ${kind} | start-up, after restore | ${startup.length} | **${fmt(median(startup.map((r) => r.startupSnapshotMs!)))}** | ${startup.map((r) => fmt(r.startupSnapshotMs)).join(', ')} | ` +
@@ -883,12 +637,12 @@ function report(machine: Machine, args: Args, built: BuiltDirs | null, restores:
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  const kinds = args.only === null ? SERVER_KINDS : [args.only];
+  exitUnlessServers(kinds);
   const repo = repoRoot();
-  if (!existsSync(join(repo, 'dist', 'cli', 'main.js'))) throw new Error('dist/cli/main.js is missing: run npx tsc -p . first');
-  const kinds = args.only === null ? KINDS : [args.only];
   const resultsDir = args.resultsDir ?? join(repo, 'bench', 'results');
   const machine = machineInfo(repo);
-  log(`machine: ${machine.nproc} cpus, ${machine.memTotalMiB} MiB, node ${machine.node}, ${machine.java}, load ${machine.loadAvgStart.join(' ')}`);
+  logMachine(machine);
   const work = await mkdtemp(join(tmpdir(), 'tszk-persist-1m-'));
   const started = nowMs();
   let built: BuiltDirs | null = null;
@@ -896,25 +650,24 @@ async function main(): Promise<void> {
   const latencies: LatencyRun[] = [];
   try {
     built = await buildDataDirs(work, args);
-    if (!args.skipRestore) restores.push(...(await restoreRuns(work, built, args, repo, kinds)));
-    if (!args.skipLatency) for (const kind of kinds) latencies.push(await latencyRun(work, built, args, repo, kind));
+    if (!args.skipRestore) restores.push(...(await restoreRuns(work, built, args, kinds)));
+    if (!args.skipLatency) for (const kind of kinds) latencies.push(await latencyRun(work, built, args, kind));
   } finally {
-    killAll();
     if (!args.keep) await rm(work, { recursive: true, force: true });
     else log(`kept ${work}`);
   }
-  machine.loadAvgEnd = loadavg().map((v) => Math.round(v * 100) / 100);
-  await mkdir(resultsDir, { recursive: true });
+  machine.loadAvgEnd = loadAverage();
   const md = report(machine, args, built, restores, latencies);
-  await writeFile(join(resultsDir, 'persist-1m.md'), md);
-  const jsonl = [
-    { type: 'machine', ...machine, args },
-    ...(built === null ? [] : [{ type: 'data', ...built, snapshotZxid: built.snapshotZxid.toString() }]),
-    ...restores.map((r) => ({ type: 'restore', ...r })),
-    ...latencies.map((l) => ({ type: 'latency', ...l })),
-  ].map((o) => JSON.stringify(o));
-  await writeFile(join(resultsDir, 'persist-1m.jsonl'), `${jsonl.join('\n')}\n`);
-  log(`done in ${fmt((nowMs() - started) / 1000, 1)} s; wrote ${join(resultsDir, 'persist-1m.md')}`);
+  const written = await writeResults(resultsDir, 'persist-1m', {
+    md,
+    jsonl: [
+      { type: 'machine', ...machine, args },
+      ...(built === null ? [] : [{ type: 'data', ...built, snapshotZxid: built.snapshotZxid.toString() }]),
+      ...restores.map((r) => ({ type: 'restore', ...r })),
+      ...latencies.map((l) => ({ type: 'latency', ...l })),
+    ],
+  });
+  log(`done in ${fmt((nowMs() - started) / 1000, 1)} s; wrote ${written}`);
   process.stdout.write(md);
 }
 

@@ -1,10 +1,8 @@
 // Snapshot of a 1,000,000-znode tree (100-byte data): write time, read time, file size, and how
 // long the event loop stalls while the snapshot is written (what a client request would wait).
 //
-// Run (Node 20 cannot run TypeScript directly):
-//   npx tsc --outDir /tmp/tszk-bench --rootDir . --module nodenext --moduleResolution nodenext \
-//     --target es2022 --strict --skipLibCheck --types node bench/snapshot-1m.ts
-//   node /tmp/tszk-bench/bench/snapshot-1m.js [--nodes N] [--flat] [--no-fsync] [--dir D]
+// Run from the repository root (Node 20 cannot run TypeScript directly):
+//   npm run bench:build && node bench/out/bench/snapshot-1m.js [--nodes N] [--flat] [--no-fsync] [--dir D]
 //
 // Default shape: 1,000 parents of 1,000 children each. --flat puts every node under one parent,
 // the worst case for the copy of a child list the walk takes when it writes a node.
