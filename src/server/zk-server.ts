@@ -476,8 +476,9 @@ export class ZkServer {
     if (!flush) return;
     for (const cnxn of this.dirty) cnxn.flush();
     this.dirty.clear();
-    // Resume below half the limit, so that throttling does not flap at the edge.
-    if (this.throttled.size > 0 && this.outstanding * 2 < this.opts.globalOutstandingLimit) {
+    // Resume as soon as there is room again, as ZooKeeper does: waiting for the pipeline to
+    // drain further would leave it half empty (fewer txns per fsync, fewer reads per pass).
+    if (this.throttled.size > 0 && this.outstanding < this.opts.globalOutstandingLimit) {
       const resumed = [...this.throttled];
       this.throttled.clear();
       for (const cnxn of resumed) cnxn.resumeReading();
