@@ -31,7 +31,7 @@ import { FastLeaderElection, type Decision } from './election/fast-leader-electi
 import { QuorumVerifier } from './election/quorum-verifier.js';
 import { ElectionDriver } from './net/election-driver.js';
 import { QuorumConnection, type QuorumConnectionHandler, type ReceivedSnapshot, type SnapPacket } from './net/quorum-connection.js';
-import { writeSnapStream } from './net/snap-stream.js';
+import { writeSnapStreamSliced } from './net/snap-stream.js';
 import type { ZabPacket } from './zab/packets.js';
 import { readPingTouches } from './zab/packets.js';
 import type { ApplyItem, OutMessage, Ready, Sid, ZabEvent, ZabInput } from './zab/ready.js';
@@ -327,8 +327,20 @@ export class QuorumPeer implements QuorumConnectionHandler, QuorumView {
       conn.destroy();
       return;
     }
-    const bytes = writeSnapStream(server.tree, server.sessionTimeouts(), (chunk) => conn.sendRaw(chunk));
-    conn.log.info({ zxid: zxidHex(zxid), bytes }, 'sent snapshot');
+    // Written in slices, so clients and the other learners are served meanwhile; what the
+    // core sends this learner after the SNAP waits in the connection until the stream is out.
+    conn.beginRaw();
+    const startedMs = performance.now();
+    writeSnapStreamSliced(server.tree, server.sessionTimeouts(), zxid, (chunk) => conn.sendRaw(chunk)).then(
+      (bytes) => {
+        conn.endRaw();
+        conn.log.info({ zxid: zxidHex(zxid), bytes, ms: Math.round(performance.now() - startedMs) }, 'sent snapshot');
+      },
+      (err: unknown) => {
+        conn.log.error({ err }, 'sending the snapshot failed; dropping the learner');
+        conn.destroy();
+      },
+    );
   }
 
   private apply(item: ApplyItem): void {

@@ -42,6 +42,8 @@ export interface QuorumConnectionOptions {
 }
 
 const INITIAL_OUT_BYTES = 64 * 1024;
+/** A SNAP stream waits for the socket to drain past this many unsent bytes. */
+const RAW_PAUSE_BYTES = 8 * 1024 * 1024;
 
 
 export class QuorumConnection {
@@ -55,6 +57,8 @@ export class QuorumConnection {
   private connected: boolean;
   private snap: { packet: SnapPacket; reader: SnapStreamReader } | null = null;
   private closedFlag = false;
+  /** Packets sent while a SNAP stream is being written (beginRaw .. endRaw). */
+  private held: JuteWriter | null = null;
   private readonly runFlush = (): void => this.flush();
 
   constructor(
@@ -86,20 +90,48 @@ export class QuorumConnection {
 
   send(packet: ZabPacket): void {
     if (this.closedFlag) return;
+    if (this.held !== null) {
+      // A SNAP stream is being written: packets sent meanwhile follow it.
+      writeZabPacket(this.held, packet);
+      return;
+    }
     writeZabPacket(this.out, packet);
     this.scheduleFlush();
   }
 
-  /** Bytes that follow the packets sent so far (the SNAP stream). */
-  sendRaw(chunk: Buffer): void {
-    if (this.closedFlag) return;
+  /** From now until endRaw, `send` holds packets back: raw bytes (the SNAP stream) come first. */
+  beginRaw(): void {
+    this.held ??= new JuteWriter(INITIAL_OUT_BYTES);
+  }
+
+  /**
+   * Bytes that follow the packets sent before beginRaw. Resolves at once, or once the socket has
+   * drained when the peer lets more than RAW_PAUSE_BYTES pile up.
+   */
+  sendRaw(chunk: Buffer): Promise<void> | undefined {
+    if (this.closedFlag) return undefined;
     this.flush();
-    if (!this.connected) {
-      this.out.writeRaw(chunk);
-      return;
-    }
     this.socket.write(chunk);
     this.checkBacklog();
+    if (this.closedFlag || this.socket.writableLength < RAW_PAUSE_BYTES) return undefined;
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
+  /** The raw bytes are all sent: the packets held back meanwhile go out. */
+  endRaw(): void {
+    const held = this.held;
+    this.held = null;
+    if (held === null || this.closedFlag || held.pos === 0) return;
+    this.out.writeRaw(held.buf.subarray(0, held.pos));
+    this.scheduleFlush();
   }
 
   private scheduleFlush(): void {

@@ -72,6 +72,50 @@ export function writeSnapStream(
   return total;
 }
 
+/**
+ * The same stream, written a slice at a time (about `sliceMs` of work, then an event-loop turn) so a
+ * leader keeps serving while it sends a large tree. The result is fuzzy, as ZooKeeper's SNAP is:
+ * each node as it was when visited, nodes created after `zxid` (the tree's zxid when the SNAP
+ * was sent) left out. The learner replays every txn after `zxid`, which the leader sends after
+ * this stream, and replaying a txn over a state that already holds it changes nothing but what
+ * it must (the property fuzzy snapshot files rely on). Resolves with the bytes written.
+ */
+export async function writeSnapStreamSliced(
+  tree: DataTree,
+  sessions: Iterable<readonly [bigint, number]>,
+  zxid: bigint,
+  sink: (chunk: Buffer) => void | Promise<void>,
+  opts: { sliceMs?: number; chunkBytes?: number } = {},
+): Promise<number> {
+  const sliceMs = opts.sliceMs ?? 1;
+  const limit = Math.max(1, Math.floor(opts.chunkBytes ?? DEFAULT_CHUNK_BYTES));
+  const capacity = limit + Math.min(limit, 64 * 1024);
+  const w = new JuteWriter(capacity);
+  let total = 0;
+  // The sink may ask to wait (a peer that reads slowly): then the walk waits too.
+  const flush = async (): Promise<void> => {
+    if (w.pos === 0) return;
+    const chunk = w.buf.subarray(0, w.pos);
+    total += w.pos;
+    w.buf = Buffer.allocUnsafe(capacity);
+    w.reset();
+    await sink(chunk);
+  };
+  const body = writeSnapshotBody(w, tree, [...sessions], zxid);
+  let sliceStart = performance.now();
+  let steps = 0;
+  for (let step = body.next(); step.done !== true; step = body.next()) {
+    if (w.pos >= limit) await flush();
+    if (++steps % 64 === 0 && performance.now() - sliceStart >= sliceMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+  }
+  w.writeString(SNAP_SIGNATURE);
+  await flush();
+  return total;
+}
+
 export interface SnapStreamLimits {
   /** Bytes of the whole stream, signature included; beyond it: DecodeError. */
   maxBytes: number;
