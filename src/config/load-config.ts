@@ -56,6 +56,8 @@ export const ACTED_ON_KEYS: ReadonlySet<string> = new Set([
   'admin.enableServer', 'admin.serverAddress', 'admin.serverPort', 'maxCnxns', 'txnLogSizeLimitInKb',
 ]);
 
+/** Committed txns a leader keeps for DIFF syncs when commitLogCount is not set (see readPersistence). */
+const DEFAULT_COMMIT_LOG_COUNT = 10_000;
 const JUTE_TEXT = 'expected a positive number of bytes (decimal, or hex as 0x...)';
 const PURGE_TEXT = 'expected an integer number of hours (0 disables)';
 const POSITIVE_MS_TEXT = 'expected a positive number of milliseconds';
@@ -759,7 +761,9 @@ function readPersistence(ctx: Ctx): Persistence {
   const kbText = 'expected an integer number of kilobytes (<= 0 disables)';
   return {
     snapCount,
-    commitLogCount: propInt(src.zk('commitLogCount'), 500, 1, INT_MAX, 'expected a positive integer number of transactions'),
+    // ZooKeeper keeps 500 in memory and diffs from its txn log files beyond them; tszk diffs from
+    // memory only, so its default window is larger. An explicit value is taken as it is.
+    commitLogCount: propInt(src.zk('commitLogCount'), DEFAULT_COMMIT_LOG_COUNT, 1, INT_MAX, 'expected a positive integer number of transactions'),
     preAllocSizeKb: preAllocSizeKb ?? 65536,
     forceSync: yesNo(src.zk('forceSync'), true, 'yes'),
     snapSizeLimitKb: propLong(src.zk('snapSizeLimitInKb'), 4194304, kbText),

@@ -57,7 +57,7 @@ function fakeConfig(overrides: Partial<Config> = {}): Config {
     maxSessionTimeoutMs: 40000,
     globalOutstandingLimit: 1000,
     snapCount: 100000,
-    commitLogCount: 500,
+    commitLogCount: 10_000,
     preAllocSizeKb: 65536,
     snapSizeLimitKb: 4194304,
     txnLogSizeLimitKb: -1,

@@ -232,7 +232,7 @@ describe('defaults', () => {
       maxSessionTimeoutMs: 60000,
       globalOutstandingLimit: 1000,
       snapCount: 100000,
-      commitLogCount: 500,
+      commitLogCount: 10_000,
       preAllocSizeKb: 65536,
       snapSizeLimitKb: 4194304,
       txnLogSizeLimitKb: -1,
