@@ -28,6 +28,9 @@ function sameAcl(a: ACL, b: ACL): boolean {
  * well formed. Returns the ACL to store, or InvalidACL.
  */
 export function fixupACL(acl: readonly ACL[], authInfo: readonly Id[]): ACL[] | number {
+  // Most creates carry OPEN_ACL_UNSAFE: one world:anyone entry, kept as it is (the list is the
+  // request's own, decoded for it and shared with nothing else).
+  if (acl.length === 1 && acl[0]!.id.scheme === 'world' && acl[0]!.id.id === 'anyone') return acl as ACL[];
   const unique: ACL[] = [];
   for (const a of acl) if (!unique.some((u) => sameAcl(u, a))) unique.push(a);
   if (unique.length === 0) return Err.invalidACL;

@@ -128,7 +128,9 @@ export class DataTree {
       this.aclCache.set(key, interned);
       this.aclByIdentity.set(interned, interned);
     }
-    this.aclByIdentity.set(acl, interned);
+    // A request's freshly decoded list is not remembered by identity: it is never seen again, and
+    // a WeakMap entry per create costs more (insertion, and ephemeron work in every GC) than the
+    // key it saves building.
     return interned;
   }
 
