@@ -403,7 +403,9 @@ export class QuorumPeer implements QuorumConnectionHandler, QuorumView {
   }
 
   private propose(txn: TxnEntry): void {
-    // Encoded once: the txn log and every learner's PROPOSAL copy these bytes.
+    // Encoded once: the txn log and every learner's PROPOSAL copy these bytes. Unlike 3.8's
+    // leader, no TxnDigest follows the txn (the prep path computes none): learners, Java's
+    // included, treat it as optional, and the txn log entries carry none either.
     txn.payload = Buffer.from(encodeTxnPayload(txn));
     const size = txn.payload.length;
     const p = this.proposalSizes;
@@ -609,7 +611,7 @@ export class QuorumPeer implements QuorumConnectionHandler, QuorumView {
   private touchSessions(data: Buffer | null): void {
     const server = this.host.server;
     if (server.role !== 'leader') return;
-    for (const t of readPingTouches(data)) server.sessions.touch(t.sessionId, performance.now());
+    for (const t of readPingTouches(data)) server.touch(t.sessionId);
   }
 
   /** A client moved to a learner with its session: still valid? (And touched, as Java does.) */
