@@ -47,8 +47,16 @@ describeWithReference('a tszk server in an ensemble with ZooKeeper 3.8 servers',
 
   it('tszk leads two Java followers: writes through every server reach every server', async () => {
     const e = live();
-    const leader = await e.waitForQuorum();
-    // Equal histories: the largest sid wins, and that is the tszk server.
+    let leader = await e.waitForQuorum();
+    // Equal histories: the largest sid wins, and that is the tszk server. But when tszk starts more
+    // than a finalize wait after the JVMs (a loaded machine), the two Java servers rightly agree
+    // on 2 first and tszk follows: then the Java leader goes, and the two left elect the largest.
+    if (leader.kind !== 'tszk') {
+      const javaLeader = leader.sid;
+      await e.kill9(javaLeader);
+      leader = await e.waitForQuorum();
+      await e.restart(javaLeader);
+    }
     expect(leader.sid).toBe(TSZK_SID);
     expect(leader.kind).toBe('tszk');
     await createThrough(leader, '/interop');
