@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { JuteReader } from '../jute/reader.js';
 import type { JuteWriter } from '../jute/writer.js';
 import type { ACL } from '../proto/data.js';
-import { Perms } from '../proto/perms.js';
+import { isOpenAclUnsafe } from '../tree/data-tree.js';
 import { DecodeError, TszkError } from '../util/errors.js';
 import { nodeFileSystem, type FileSystem } from './file-system.js';
 
@@ -136,9 +136,4 @@ export async function listSnapshots(dir: string, fs: FileSystem = nodeFileSystem
   return files.sort((a, b) => (a.zxid > b.zxid ? -1 : a.zxid < b.zxid ? 1 : 0));
 }
 
-/** Is `acl` exactly OPEN_ACL_UNSAFE (world:anyone with every permission)? */
-export function isOpenAclUnsafe(acl: readonly ACL[]): boolean {
-  if (acl.length !== 1) return false;
-  const only = acl[0];
-  return only !== undefined && only.perms === Perms.all && only.id.scheme === 'world' && only.id.id === 'anyone';
-}
+export { isOpenAclUnsafe };

@@ -10,9 +10,17 @@ import { WatchManager, type Watcher } from './watch-manager.js';
 import { ZNode } from './znode.js';
 
 export const OPEN_ACL_UNSAFE: readonly ACL[] = Object.freeze([{ perms: Perms.all, id: { scheme: 'world', id: 'anyone' } }]);
+/** Is `acl` exactly OPEN_ACL_UNSAFE (world:anyone with every permission)? */
+export function isOpenAclUnsafe(acl: readonly ACL[]): boolean {
+  if (acl.length !== 1) return false;
+  const only = acl[0];
+  return only !== undefined && only.perms === Perms.all && only.id.scheme === 'world' && only.id.id === 'anyone';
+}
 export const READ_ACL_UNSAFE: readonly ACL[] = Object.freeze([{ perms: Perms.read, id: { scheme: 'world', id: 'anyone' } }]);
 
 export const ZOOKEEPER_NODE = '/zookeeper';
+/** Node digests are below 2^32: a number this size still takes 2^20 more without losing a bit. */
+const DIGEST_FOLD_AT = 2 ** 52;
 export const CONFIG_NODE = '/zookeeper/config';
 
 /**
@@ -29,8 +37,13 @@ export class DataTree {
   readonly childWatches = new WatchManager();
   readonly quotas = new QuotaPaths();
   lastProcessedZxid = 0n;
-  /** Sum of nodeDigest over all nodes, modulo 2^64 (ZooKeeper's tree digest). */
-  private digestSum = 0n;
+  /**
+   * Sum of nodeDigest over all nodes, modulo 2^64 (ZooKeeper's tree digest), kept in two parts:
+   * a number that takes every change (exact while below 2^53 in size) and a BigInt it is folded
+   * into now and then. A BigInt per change was a visible share of a write's cost.
+   */
+  private digestSmall = 0;
+  private digestBig = 0n;
   /** Interned ACL lists: nodes with equal ACLs share one array (ZooKeeper's ACL cache). */
   private readonly aclCache = new Map<string, readonly ACL[]>();
   /** The same array interned before: loading a snapshot hands one array to every node sharing it. */
@@ -45,7 +58,7 @@ export class DataTree {
     const config = this.addSystemNode(ZOOKEEPER_NODE, 'config', READ_ACL_UNSAFE);
     // ZooKeeper sets the config node's ACL with version -1, so its aversion reads -1.
     config.aversion = -1;
-    for (const [path, node] of this.nodes) this.digestSum += BigInt(nodeDigest(path, node));
+    for (const [path, node] of this.nodes) this.digestAfter(path, node);
   }
 
   /**
@@ -55,11 +68,19 @@ export class DataTree {
    */
   static fromNodes(extendedTypesEnabled: boolean, nodes: Iterable<readonly [string, ZNode]>): DataTree {
     const tree = new DataTree(extendedTypesEnabled, true);
+    // Siblings come one after another: their parent is found once, not looked up per child.
+    let lastParentPath = '';
+    let lastParent: ZNode | undefined;
     for (const [rawPath, node] of nodes) {
       const path = rawPath === '' ? '/' : rawPath;
       node.acl = tree.internAcl(node.acl);
       if (path !== '/') {
-        const parent = tree.get(parentOf(path));
+        const parentPath = parentOf(path);
+        if (parentPath !== lastParentPath || lastParent === undefined) {
+          lastParent = tree.get(parentPath);
+          lastParentPath = parentPath;
+        }
+        const parent = lastParent;
         if (parent === undefined) throw new Error(`snapshot node ${path} has no parent`);
         parent.addChild(nameOf(path));
         tree.trackOwner(path, node.ephemeralOwner);
@@ -78,16 +99,23 @@ export class DataTree {
 
   /** The tree digest as a signed 64-bit value, as ZooKeeper writes it. */
   get digest(): bigint {
-    return BigInt.asIntN(64, this.digestSum);
+    return BigInt.asIntN(64, this.digestBig + BigInt(this.digestSmall));
   }
 
   /** Take a node's contribution out before changing it; `digestAfter` puts it back. */
   private digestBefore(path: string, node: ZNode): void {
-    this.digestSum -= BigInt(nodeDigest(path, node));
+    this.digestSmall -= nodeDigest(path, node);
+    if (this.digestSmall < -DIGEST_FOLD_AT) this.foldDigest();
   }
 
   private digestAfter(path: string, node: ZNode): void {
-    this.digestSum += BigInt(nodeDigest(path, node));
+    this.digestSmall += nodeDigest(path, node);
+    if (this.digestSmall > DIGEST_FOLD_AT) this.foldDigest();
+  }
+
+  private foldDigest(): void {
+    this.digestBig = BigInt.asUintN(64, this.digestBig + BigInt(this.digestSmall));
+    this.digestSmall = 0;
   }
 
   private addSystemNode(parent: string, name: string, acl: readonly ACL[]): ZNode {
@@ -118,6 +146,8 @@ export class DataTree {
   }
 
   internAcl(acl: readonly ACL[]): readonly ACL[] {
+    // Nearly every node has this list: one check spares the lookups below.
+    if (acl === OPEN_ACL_UNSAFE || isOpenAclUnsafe(acl)) return OPEN_ACL_UNSAFE;
     const known = this.aclByIdentity.get(acl);
     if (known !== undefined) return known;
     let key = '';
