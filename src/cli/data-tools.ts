@@ -95,7 +95,7 @@ export async function runSnapshot(file: string, json: boolean): Promise<number> 
     const node = tree.get(path);
     if (node === undefined) return;
     nodes.push({ path, stat: tree.statOf(node), acl: node.acl });
-    for (const child of [...node.children].sort()) walk(childPath(path, child));
+    for (const child of [...node.children.keys()].sort()) walk(childPath(path, child));
   };
   walk('/');
   if (json) {

@@ -2,6 +2,19 @@ import { assert } from '../util/assert.js';
 import { writeLongBE } from './long-bytes.js';
 
 const INITIAL_BYTES = 64 * 1024;
+/** Strings up to this length are tried as ASCII in a JS loop first. */
+const ASCII_LOOP_MAX_CHARS = 256;
+
+/**
+ * A 32-bit int, big-endian, wrapped as Java's int. Plain stores: Buffer.writeInt32BE range-checks
+ * its arguments on every call, which showed in profiles of the reply and txn encoders.
+ */
+function putInt(buf: Uint8Array, pos: number, v: number): void {
+  buf[pos] = v >>> 24;
+  buf[pos + 1] = v >>> 16;
+  buf[pos + 2] = v >>> 8;
+  buf[pos + 3] = v;
+}
 
 /**
  * Writes jute primitives into one growable Buffer. A connection (or a whole event-loop turn)
@@ -42,13 +55,13 @@ export class JuteWriter {
 
   endFrame(): void {
     assert(this.frameStart !== -1, 'endFrame without startFrame');
-    this.buf.writeInt32BE(this.pos - this.frameStart - 4, this.frameStart);
+    putInt(this.buf, this.frameStart, this.pos - this.frameStart - 4);
     this.frameStart = -1;
   }
 
   writeInt(v: number): void {
     this.ensure(4);
-    this.buf.writeInt32BE(v | 0, this.pos);
+    putInt(this.buf, this.pos, v);
     this.pos += 4;
   }
 
@@ -62,8 +75,8 @@ export class JuteWriter {
   writeLongNumber(v: number): void {
     this.ensure(8);
     const hi = Math.floor(v / 0x1_0000_0000);
-    this.buf.writeInt32BE(hi | 0, this.pos);
-    this.buf.writeUInt32BE(v - hi * 0x1_0000_0000, this.pos + 4);
+    putInt(this.buf, this.pos, hi);
+    putInt(this.buf, this.pos + 4, v - hi * 0x1_0000_0000);
     this.pos += 8;
   }
 
@@ -78,7 +91,7 @@ export class JuteWriter {
       return;
     }
     this.ensure(4 + v.length);
-    this.buf.writeInt32BE(v.length, this.pos);
+    putInt(this.buf, this.pos, v.length);
     this.pos += 4;
     this.buf.set(v, this.pos);
     this.pos += v.length;
@@ -89,10 +102,29 @@ export class JuteWriter {
       this.writeInt(-1);
       return;
     }
+    const length = v.length;
+    if (length <= ASCII_LOOP_MAX_CHARS) {
+      // Paths and names are short and nearly always ASCII: copying char codes beats the call
+      // into C++ that Buffer.write makes (with Buffer.byteLength before it).
+      this.ensure(4 + length);
+      const buf = this.buf;
+      const start = this.pos + 4;
+      let i = 0;
+      for (; i < length; i++) {
+        const code = v.charCodeAt(i);
+        if (code > 0x7f) break;
+        buf[start + i] = code;
+      }
+      if (i === length) {
+        putInt(buf, this.pos, length);
+        this.pos = start + length;
+        return;
+      }
+    }
     const max = Buffer.byteLength(v, 'utf8');
     this.ensure(4 + max);
     const n = this.buf.write(v, this.pos + 4, 'utf8');
-    this.buf.writeInt32BE(n, this.pos);
+    putInt(this.buf, this.pos, n);
     this.pos += 4 + n;
   }
 

@@ -3,6 +3,7 @@ import { JuteWriter } from '../jute/writer.js';
 import { writeACLVector, writeStatPersisted, type ACL } from '../proto/data.js';
 import { writeFileHeader } from '../proto/txn-records.js';
 import type { DataTree } from '../tree/data-tree.js';
+import type { ZNode } from '../tree/znode.js';
 import { DIGEST_VERSION } from '../tree/digest.js';
 import { assert } from '../util/assert.js';
 import { adler32 } from './adler32.js';
@@ -30,8 +31,8 @@ import {
  * A tree whose lastProcessedZxid is 0 writes ZooKeeper's empty digest (zxid 0, digest 0), which
  * loaders skip.
  *
- * The walk never trusts the tree to hold still: each node's child names are copied when the node
- * is written, a child deleted before its turn is skipped, and a node created after `zxid`
+ * The walk never trusts the tree to hold still: it goes through live iterators of the child maps,
+ * so a child deleted before its turn is skipped, and a node created after `zxid`
  * (czxid > zxid) is left out with its subtree, since the log replay creates it. Leaving it out
  * matters: the ACL cache precedes the nodes in the file, so a node created mid-walk with an ACL
  * list new to the tree would name an ACL id the file does not define, and replaying its create
@@ -185,9 +186,8 @@ export function* writeSnapshotBody(
   let nodes = 0;
   let unresolvedAcls = 0;
   const stack: Frame[] = [];
-  const visit = (path: string): void => {
-    const node = tree.nodes.get(path);
-    if (node === undefined || node.czxid > zxid) return;
+  const visit = (path: string, node: ZNode): void => {
+    if (node.czxid > zxid) return;
     let aclId = acls.idOf(node.acl);
     if (aclId === null) {
       aclId = acls.unresolvedId;
@@ -198,30 +198,35 @@ export function* writeSnapshotBody(
     w.writeLong(aclId);
     writeStatPersisted(w, node);
     nodes++;
-    if (node.children.size > 0) stack.push({ path, names: Array.from(node.children), next: 0 });
+    if (node.children.size > 0) stack.push({ path, children: node.children.entries() });
   };
 
-  assert(tree.nodes.has('/'), 'a tree always has its root');
-  visit('/');
+  const root = tree.nodes.get('/');
+  assert(root !== undefined, 'a tree always has its root');
+  visit('/', root);
   while (stack.length > 0) {
     const frame = stack[stack.length - 1] as Frame;
-    const name = frame.names[frame.next++];
-    if (name === undefined) {
+    const next = frame.children.next();
+    if (next.done === true) {
       stack.pop();
       continue;
     }
-    visit(frame.path === '/' ? `/${name}` : `${frame.path}/${name}`);
+    const [name, child] = next.value;
+    visit(frame.path === '/' ? `/${name}` : `${frame.path}/${name}`, child);
     yield;
   }
   w.writeString(END_OF_NODES);
   return { nodes, unresolvedAcls };
 }
 
-/** A node whose children are being walked: their names as they were when it was written. */
+/**
+ * A node whose children are being walked, through a live iterator of its child map: a child
+ * deleted before its turn is never reached, and one added meanwhile is reached but has a czxid
+ * past the snapshot's and is left out (the log replay creates it).
+ */
 interface Frame {
   path: string;
-  names: string[];
-  next: number;
+  children: Iterator<[string, ZNode]>;
 }
 
 /** Long ids for the distinct ACL lists in the tree: 1..n, and -1 for OPEN_ACL_UNSAFE. */

@@ -44,7 +44,7 @@ function getChildren(env: ReadEnv, caller: ReadCaller, path: string, watch: bool
   if (node === undefined) return Err.noNode;
   if (!canRead(env, caller, node.acl, Perms.read)) return Err.noAuth;
   if (watch) env.tree.childWatches.add(path, caller.watcher);
-  writeStringVector(w, [...node.children]);
+  writeStringVector(w, [...node.children.keys()]);
   if (withStat) writeStat(w, env.tree.statOf(node));
   return Err.ok;
 }
@@ -135,7 +135,7 @@ function multiRead(env: ReadEnv, caller: ReadCaller, req: Extract<ReadRequest, {
       results.push({ type: OpCode.getData, data: node.data, stat: env.tree.statOf(node) });
     } else if (op.type === OpCode.getChildren) {
       if (op.request.watch) env.tree.childWatches.add(op.request.path, caller.watcher);
-      results.push({ type: OpCode.getChildren, children: [...node.children] });
+      results.push({ type: OpCode.getChildren, children: [...node.children.keys()] });
     }
   }
   writeMultiResponse(w, { results });

@@ -82,7 +82,7 @@ export class DataTree {
         }
         const parent = lastParent;
         if (parent === undefined) throw new Error(`snapshot node ${path} has no parent`);
-        parent.addChild(nameOf(path));
+        parent.addChild(nameOf(path), node);
         tree.trackOwner(path, node.ephemeralOwner);
       }
       tree.nodes.set(path, node);
@@ -120,7 +120,7 @@ export class DataTree {
 
   private addSystemNode(parent: string, name: string, acl: readonly ACL[]): ZNode {
     const node = ZNode.create(Buffer.alloc(0), this.internAcl(acl), 0n, 0, 0n);
-    this.mustGet(parent).addChild(name);
+    this.mustGet(parent).addChild(name, node);
     this.nodes.set(childPath(parent, name), node);
     return node;
   }
@@ -188,7 +188,7 @@ export class DataTree {
       this.digestAfter(parentPath, parent);
     }
     const node = ZNode.create(data, this.internAcl(acl), zxid, timeMs, ephemeralOwner);
-    parent.addChild(name);
+    parent.addChild(name, node);
     this.nodes.set(path, node);
     this.digestAfter(path, node);
     this.trackOwner(path, ephemeralOwner);
@@ -336,7 +336,7 @@ export class DataTree {
       if (node === undefined) return;
       count += 1;
       bytes += node.data === null ? 0 : node.data.length;
-      for (const child of node.children) walk(childPath(p, child));
+      for (const child of node.children.keys()) walk(childPath(p, child));
     };
     walk(path);
     const stats = this.nodes.get(statPath(path));

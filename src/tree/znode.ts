@@ -6,14 +6,19 @@ import { ephemeralKind } from './ephemeral-type.js';
  * derived when a Stat is read. `acl` is shared between nodes with equal ACLs (the ACL cache).
  */
 /**
- * Shared by every leaf, so a million leaves do not hold a million empty Sets; a node gets its own
- * Set with its first child (addChild). Never mutated: frozen against accidents.
+ * Shared by every leaf, so a million leaves do not hold a million empty Maps; a node gets its own
+ * Map with its first child (addChild). Never mutated: frozen against accidents.
  */
-const NO_CHILDREN: ReadonlySet<string> = Object.freeze(new Set<string>());
+const NO_CHILDREN: ReadonlyMap<string, ZNode> = Object.freeze(new Map<string, ZNode>());
 
 export class ZNode {
-  /** Child names. Read freely; change only through addChild/removeChild. */
-  children: ReadonlySet<string> = NO_CHILDREN;
+  /**
+   * Children by name. Read freely; change only through addChild/removeChild. The nodes
+   * themselves are held here as well as in the tree's path map so that a walk of the tree (the
+   * snapshot writer's) goes from parent to child without a lookup by full path: that lookup, on
+   * a map of a million paths, was most of the cost of writing a node.
+   */
+  children: ReadonlyMap<string, ZNode> = NO_CHILDREN;
 
   constructor(
     public data: Buffer | null,
@@ -29,13 +34,13 @@ export class ZNode {
     public pzxid: bigint,
   ) {}
 
-  addChild(name: string): void {
-    if (this.children === NO_CHILDREN) this.children = new Set([name]);
-    else (this.children as Set<string>).add(name);
+  addChild(name: string, child: ZNode): void {
+    if (this.children === NO_CHILDREN) this.children = new Map([[name, child]]);
+    else (this.children as Map<string, ZNode>).set(name, child);
   }
 
   removeChild(name: string): void {
-    if (this.children !== NO_CHILDREN) (this.children as Set<string>).delete(name);
+    if (this.children !== NO_CHILDREN) (this.children as Map<string, ZNode>).delete(name);
   }
 
   static create(data: Buffer | null, acl: readonly ACL[], zxid: bigint, timeMs: number, ephemeralOwner: bigint): ZNode {

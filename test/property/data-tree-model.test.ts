@@ -542,7 +542,7 @@ function compareTree(tree: DataTree, m: Model, lastZxid: bigint): void {
   });
   const actual = [...tree.nodes.keys()].sort().map((path) => {
     const node = tree.get(path)!;
-    return { path, stat: tree.statOf(node), children: [...node.children].sort(), data: node.data, acl: node.acl, owner: node.ephemeralOwner };
+    return { path, stat: tree.statOf(node), children: [...node.children.keys()].sort(), data: node.data, acl: node.acl, owner: node.ephemeralOwner };
   });
   // Cheap first, so that the deep comparison only runs to explain a difference.
   if (!sameTree(actual, expected)) expect(actual).toEqual(expected);
@@ -682,7 +682,7 @@ describe('prep + apply against a reference model', () => {
 function snapshot(tree: DataTree): unknown {
   const nodes = [...tree.nodes.keys()].sort().map((p) => {
     const n = tree.get(p)!;
-    return [p, tree.statOf(n), n.ephemeralOwner, n.cversion, n.data, n.acl, [...n.children].sort()];
+    return [p, tree.statOf(n), n.ephemeralOwner, n.cversion, n.data, n.acl, [...n.children.keys()].sort()];
   });
   const ephemerals = [...tree.ephemerals].map(([id, ps]) => [id, [...ps].sort()]).filter(([, ps]) => (ps as string[]).length > 0);
   return { nodes, ephemerals, containers: [...tree.containers].sort(), ttls: [...tree.ttls].sort(), last: tree.lastProcessedZxid };

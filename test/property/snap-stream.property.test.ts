@@ -115,7 +115,7 @@ function treeView(tree: DataTree): Record<string, unknown> {
       data: n.data === null ? null : n.data.toString('hex'),
       acl: n.acl.map((a) => `${a.perms}:${a.id.scheme}:${a.id.id}`),
       stat: tree.statOf(n),
-      children: [...n.children].sort(),
+      children: [...n.children.keys()].sort(),
     };
   }
   const ephemerals: Record<string, string[]> = {};

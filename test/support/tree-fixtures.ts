@@ -97,7 +97,7 @@ export function nodeView(node: ZNode): Record<string, unknown> {
     aversion: node.aversion,
     ephemeralOwner: node.ephemeralOwner,
     pzxid: node.pzxid,
-    children: [...node.children].sort(),
+    children: [...node.children.keys()].sort(),
   };
 }
 

@@ -171,3 +171,26 @@ test('garbage input only ever raises DecodeError', () => {
     }),
   );
 });
+
+test('writer: strings, ints and number longs are the bytes Buffer and BigInt give', () => {
+  fc.assert(
+    fc.property(
+      fc.oneof(fc.string({ unit: 'binary', maxLength: 300 }), fc.string({ maxLength: 300 })),
+      fc.integer({ min: INT_MIN, max: 0xffff_ffff }),
+      fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }),
+      (s, i, n) => {
+        const w = new JuteWriter(8);
+        w.writeString(s);
+        w.writeInt(i);
+        w.writeLongNumber(n);
+        const text = Buffer.from(s, 'utf8');
+        const expected = Buffer.alloc(4 + text.length + 12);
+        expected.writeInt32BE(text.length, 0);
+        text.copy(expected, 4);
+        expected.writeInt32BE(i | 0, 4 + text.length);
+        expected.writeBigInt64BE(BigInt(n), 8 + text.length);
+        expect(w.toBuffer().equals(expected)).toBe(true);
+      },
+    ),
+  );
+});

@@ -86,7 +86,7 @@ async function loggedZxids(): Promise<bigint[]> {
 async function restored(): Promise<{ nodes: string[]; lastZxid: bigint; snapshotZxid: bigint | null }> {
   const db = await restoreDatabase(dirs, { extendedTypesEnabled: false, log });
   expect(db.truncated).toBeNull();
-  const nodes = [...db.tree.get('/')!.children].filter((c) => c !== 'zookeeper').sort((a, b) => zxidOfNode(a) - zxidOfNode(b));
+  const nodes = [...db.tree.get('/')!.children.keys()].filter((c) => c !== 'zookeeper').sort((a, b) => zxidOfNode(a) - zxidOfNode(b));
   return { nodes, lastZxid: db.lastZxid, snapshotZxid: db.snapshotZxid };
 }
 const zxidOfNode = (name: string): number => Number.parseInt(name.replace(/^[a-z]+/, ''), 16);

@@ -163,7 +163,7 @@ function subErrs(body: TxnBody): number[] {
 
 /** Children of a path, sorted. */
 function childrenOf(p: Pipeline, path: string): string[] {
-  return [...(p.tree.get(path)?.children ?? [])].sort();
+  return [...(p.tree.get(path)?.children.keys() ?? [])].sort();
 }
 
 // ---------------------------------------------------------------- the Stat clients see
