@@ -103,13 +103,15 @@ export class DataTree {
   }
 
   /** Take a node's contribution out before changing it; `digestAfter` puts it back. */
-  private digestBefore(path: string, node: ZNode): void {
-    this.digestSmall -= nodeDigest(path, node);
+  private digestBefore(_path: string, node: ZNode): void {
+    this.digestSmall -= node.digest >>> 0;
     if (this.digestSmall < -DIGEST_FOLD_AT) this.foldDigest();
   }
 
   private digestAfter(path: string, node: ZNode): void {
-    this.digestSmall += nodeDigest(path, node);
+    const digest = nodeDigest(path, node);
+    node.digest = digest | 0;
+    this.digestSmall += digest;
     if (this.digestSmall > DIGEST_FOLD_AT) this.foldDigest();
   }
 

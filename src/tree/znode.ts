@@ -19,6 +19,12 @@ export class ZNode {
    * a map of a million paths, was most of the cost of writing a node.
    */
   children: ReadonlyMap<string, ZNode> = NO_CHILDREN;
+  /**
+   * The node's share of the tree digest as last computed (DataTree keeps it), so that taking it
+   * out before a change costs nothing. Held as a signed 32-bit int (read it with `>>> 0`): an
+   * unsigned CRC above 2^31 would make V8 box the field as a heap number in every node.
+   */
+  digest = 0;
 
   constructor(
     public data: Buffer | null,
