@@ -18,6 +18,7 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { serverLaunch } from '../../src/cli/launch.js';
 import { sendFourLetterWord } from '../../src/cli/four-letter-client.js';
 import { JuteReader } from '../../src/jute/reader.js';
 import { JuteWriter } from '../../src/jute/writer.js';
@@ -173,10 +174,10 @@ export class Member {
     let argv: string[];
     const o = this.options;
     if (this.kind === 'tszk') {
-      command = process.execPath;
       const prof = o.tszkCpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', o.tszkCpuProfDir];
       const extra = (o.tszkNodeOptions ?? '').split(/\s+/).filter((x) => x !== '');
-      argv = [...prof, ...extra, join(repoRoot(), 'dist', 'cli', 'main.js'), 'start-foreground', this.spec.configFile];
+      // As bin/tszk starts it: from the startup snapshot when the build made one.
+      ({ command, args: argv } = serverLaunch(repoRoot(), this.spec.configFile, [...prof, ...extra]));
     } else {
       command = 'java';
       const heapMb = o.zkHeapMb ?? 1024;

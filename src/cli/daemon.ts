@@ -30,6 +30,7 @@ import { loadConfig } from '../config/load-config.js';
 import type { RunningServer } from '../server/server.js';
 import { ConfigError, TszkError } from '../util/errors.js';
 import { sendFourLetterWord } from './four-letter-client.js';
+import { MAIN_JS, serverLaunch, type ServerLaunch } from './launch.js';
 import { componentLogger, createLogger } from './logger.js';
 
 export const EXIT_OK = 0;
@@ -388,15 +389,15 @@ export async function runStart(arg: string | undefined, ctx: CliContext): Promis
     warn(`another server already answers on ${client.address}:${client.port}`);
     return EXIT_FAILED;
   }
-  const mainJs = join(ctx.projectRoot, 'dist', 'cli', 'main.js');
+  const mainJs = join(ctx.projectRoot, MAIN_JS);
   if (!existsSync(mainJs)) {
     say('FAILED TO START');
-    warn(`${mainJs} is missing: build it with npx tsc -p ${ctx.projectRoot}`);
+    warn(`${mainJs} is missing: build it with npm run build in ${ctx.projectRoot}`);
     return EXIT_FAILED;
   }
 
   const outPath = outPathFor(configPath, ctx);
-  const child = await spawnServer(mainJs, configPath, outPath, ctx);
+  const child = await spawnServer(serverLaunch(ctx.projectRoot, configPath), outPath, ctx);
   if (child instanceof Error) {
     say('FAILED TO START');
     warn(`cannot run ${process.execPath}: ${child.message}`);
@@ -433,19 +434,14 @@ export async function runStart(arg: string | undefined, ctx: CliContext): Promis
 }
 
 /** The server, detached into its own session with stdout and stderr in `outPath` (truncated). */
-async function spawnServer(
-  mainJs: string,
-  configPath: string,
-  outPath: string,
-  ctx: CliContext,
-): Promise<ChildProcess | Error> {
+async function spawnServer(launch: ServerLaunch, outPath: string, ctx: CliContext): Promise<ChildProcess | Error> {
   mkdirSync(dirname(outPath), { recursive: true });
   const fd = openSync(outPath, 'w');
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, [mainJs, 'start-foreground', configPath], {
+    child = spawn(launch.command, launch.args, {
       cwd: ctx.cwd,
-      env: ctx.env,
+      env: { ...ctx.env, ...launch.env },
       detached: true,
       stdio: ['ignore', fd, fd],
     });
@@ -575,9 +571,10 @@ export async function runRestart(arg: string | undefined, ctx: CliContext): Prom
 
 export function runPrintCmd(arg: string | undefined, ctx: CliContext): number {
   const configPath = announceConfig(arg, ctx);
-  const mainJs = join(ctx.projectRoot, 'dist', 'cli', 'main.js');
+  const launch = serverLaunch(ctx.projectRoot, configPath);
   const outPath = outPathFor(configPath, ctx);
-  say(`"${process.execPath}" "${mainJs}" start-foreground "${configPath}" &>"${outPath}" </dev/null`);
+  const env = Object.entries(launch.env).map(([k, v]) => `${k}="${v}" `).join('');
+  say(`${env}"${launch.command}" ${launch.args.map((a) => `"${a}"`).join(' ')} &>"${outPath}" </dev/null`);
   return EXIT_OK;
 }
 

@@ -50,6 +50,8 @@ describe('tszk start / status / stop, like zkServer.sh', () => {
     expect(existsSync(pidFile)).toBe(true);
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
     expect(pid).toBeGreaterThan(0);
+    // The daemon starts the server as bin/tszk start-foreground does: from the startup snapshot.
+    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toContain('--snapshot-blob');
 
     const again = await tszk('start', cfg);
     expect(again.code).toBe(1);

@@ -32,7 +32,7 @@ import { waitFor } from './wait.js';
 import {
   LOG4J_PROPERTIES,
   REPO_ROOT,
-  TSZK_MAIN,
+  tszkServerCommand,
   exited,
   logTail,
   probeSession,
@@ -229,8 +229,7 @@ export class EnsembleMember {
       command = install.java;
       args = referenceServerArgs(this.spec.configFile, join(this.spec.dir, 'log4j.properties'), { heapMaxMb: REFERENCE_HEAP_MAX_MB });
     } else {
-      command = process.execPath;
-      args = [TSZK_MAIN, 'start-foreground', this.spec.configFile];
+      ({ command, args } = tszkServerCommand(this.spec.configFile));
     }
     const prefix = this.spec.commandPrefix ?? [];
     const [first, ...rest] = prefix;

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'vitest';
+import { serverLaunch } from '../../src/cli/launch.js';
 import { fourLetterWord } from './four-letter.js';
 import { freePort } from './ports.js';
 import { announceSkipOnce, detectReference, referenceDecision, ReferenceMissingError, missingReferenceMessage } from './reference.js';
@@ -373,15 +374,23 @@ export function referenceServerArgs(configFile: string, log4jFile: string, optio
   ];
 }
 
-/** Starts tszk from the built tree: `node dist/cli/main.js start-foreground zoo.cfg`. */
+/**
+ * How tszk's server is started on `configFile`, as its launchers start it (src/cli/launch.ts):
+ * from the startup snapshot when the build made one, else `node dist/cli/main.js
+ * start-foreground`. TSZK_MAIN names another build's main.js, run as it is.
+ */
+export function tszkServerCommand(configFile: string): { command: string; args: string[] } {
+  if (process.env['TSZK_MAIN'] !== undefined) return { command: process.execPath, args: [TSZK_MAIN, 'start-foreground', configFile] };
+  const { command, args } = serverLaunch(REPO_ROOT, configFile);
+  return { command, args };
+}
+
+/** Starts tszk from the built tree (tszkServerCommand). */
 export async function startTszkServer(options: StartServerOptions = {}): Promise<TestServer> {
   if (!existsSync(TSZK_MAIN)) {
     throw new ServerStartError(`tszk is not built: ${TSZK_MAIN} is missing (run \`npm run build\` in ${REPO_ROOT})`);
   }
-  return launch('tszk', options, (prepared) => ({
-    command: process.execPath,
-    args: [TSZK_MAIN, 'start-foreground', prepared.configFile],
-  }));
+  return launch('tszk', options, (prepared) => tszkServerCommand(prepared.configFile));
 }
 
 export interface ServerTarget {
