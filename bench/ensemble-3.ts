@@ -22,8 +22,7 @@ import { fmt, log, type Machine } from './lib/machine.js';
 import { measure, problemsOutside, summarizeProblems, type MeasuredPhase } from './lib/measure.js';
 import { phaseLabel, runLoadPhases, singleSessionPhases } from './lib/phases.js';
 import { latencyTable, median, problemsSection, ratio, reportHeader, resourcesTable, throughputTable } from './lib/report.js';
-import { repoRoot, sleep, startCluster, type Cluster, type LogLine, type ServerKind } from './lib/servers.js';
-import { usableSnapshot } from '../src/cli/launch.js';
+import { sleep, startCluster, tszkStartedFrom, type Cluster, type LogLine, type ServerKind } from './lib/servers.js';
 
 // ---------------------------------------------------------------- options
 
@@ -249,7 +248,7 @@ function report(machine: Machine, args: Args, results: readonly KindResult[]): s
   const z = results.find((r) => r.kind === 'zookeeper');
   const L: string[] = reportHeader('3-server ensemble: tszk vs ZooKeeper 3.8', 'bench/ensemble-3.ts', machine);
   L.push(`Both ensembles: 3 servers on 127.0.0.1, tickTime=${args.tickTimeMs}, initLimit=10, syncLimit=5, forceSync=yes (default), fresh data dirs under ${args.baseDir ?? 'the temp dir'}, ` +
-    `maxClientCnxns=0. ZooKeeper: ${args.zkHeapMb > 0 ? `-Xms/-Xmx ${args.zkHeapMb} MiB per server` : "the JVM's default heap"}, default GC. tszk: Node's defaults, ${usableSnapshot(repoRoot()) === null ? 'started from dist/cli/main.js (no startup snapshot built)' : 'started from its startup snapshot (as bin/tszk starts it)'}. ` +
+    `maxClientCnxns=0. ZooKeeper: ${args.zkHeapMb > 0 ? `-Xms/-Xmx ${args.zkHeapMb} MiB per server` : "the JVM's default heap"}, default GC. tszk: ${tszkStartedFrom(args)}. ` +
     `They run one after the other (${results.map((r) => r.kind).join(', then ')}), never together.`, '');
   L.push(`Load: ${args.sessions} sessions × ${args.depth} requests in flight, session i on server i mod 3, ${args.dataBytes}-byte data, ` +
     `${args.workers ?? machine.nproc} load threads speaking the wire protocol (bench/lib/load-client.ts) on the same machine. ` +

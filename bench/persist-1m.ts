@@ -38,6 +38,7 @@ import { writeResults } from './lib/results.js';
 import {
   cpuMsOf,
   exitUnlessServers,
+  tszkStartedFrom,
   firstSessionMs,
   launchCluster,
   memoryOf,
@@ -557,7 +558,7 @@ function report(machine: Machine, args: Args, built: BuiltDirs | null, restores:
       `100-byte data, written by tszk's snapshot writer: snapshot ${fmt(mib(built.snapshotBytes), 1)} MiB. ` +
       `The "snapshot+log" data dir adds a txn log of ${fmt(args.logTxns)} setData txns (with digests) after the snapshot. ` +
       `Each run starts on a fresh, fsynced copy; files are in the page cache for both servers. ` +
-      `ZooKeeper runs with ${args.zkHeapMb === null ? "the JVM's default heap (no -Xmx, as Debian's zkServer.sh starts it)" : `-Xms/-Xmx ${args.zkHeapMb}m`}; tszk with ${args.tszkNodeOptions === null ? "Node's defaults" : `NODE_OPTIONS=${args.tszkNodeOptions}`}.`);
+      `ZooKeeper runs with ${args.zkHeapMb === null ? "the JVM's default heap (no -Xmx, as Debian's zkServer.sh starts it)" : `-Xms/-Xmx ${args.zkHeapMb}m`}; tszk: ${tszkStartedFrom({ tszkCpuProfDir: args.tszkCpuProfDir ?? undefined, tszkNodeOptions: args.tszkNodeOptions ?? undefined })}.`);
     L.push('');
   }
   if (restores.length > 0) {

@@ -37,9 +37,8 @@ import {
   type LogLine,
   type MemberUsage,
   type ServerKind,
-  repoRoot,
+  tszkStartedFrom,
 } from './lib/servers.js';
-import { usableSnapshot } from '../src/cli/launch.js';
 
 // ---------------------------------------------------------------- options
 
@@ -246,7 +245,7 @@ function report(machine: Machine, args: Args, results: readonly KindResult[]): s
   const z = results.find((r) => r.kind === 'zookeeper');
   const L: string[] = reportHeader('Standalone server: tszk vs ZooKeeper 3.8', 'bench/standalone.ts', machine);
   L.push(`Both servers standalone on 127.0.0.1, tickTime=2000, forceSync=yes (default), a fresh data dir under ${args.baseDir ?? 'the temp dir'}, maxClientCnxns=0. ` +
-    `ZooKeeper: ${args.zkHeapMb > 0 ? `-Xms/-Xmx ${args.zkHeapMb} MiB` : "the JVM's default heap"}, default GC. tszk: Node's defaults, ${usableSnapshot(repoRoot()) === null ? 'started from dist/cli/main.js (no startup snapshot built)' : 'started from its startup snapshot (as bin/tszk starts it)'}. ` +
+    `ZooKeeper: ${args.zkHeapMb > 0 ? `-Xms/-Xmx ${args.zkHeapMb} MiB` : "the JVM's default heap"}, default GC. tszk: ${tszkStartedFrom(args)}. ` +
     `They run one after the other (${results.map((r) => r.kind).join(', then ')}). The load generator (bench/lib/load-client.ts, ${args.workers ?? machine.nproc} threads) shares the machine. ` +
     'Latency is from encoding a request to reading its reply; ratio is tszk ÷ ZooKeeper (above 1 is better for rates, below 1 for latency and resources).', '');
 

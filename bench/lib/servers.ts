@@ -18,7 +18,7 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serverLaunch } from '../../src/cli/launch.js';
+import { serverLaunch, usableSnapshot } from '../../src/cli/launch.js';
 import { sendFourLetterWord } from '../../src/cli/four-letter-client.js';
 import { JuteReader } from '../../src/jute/reader.js';
 import { JuteWriter } from '../../src/jute/writer.js';
@@ -31,6 +31,19 @@ export type Mode = 'leader' | 'follower' | 'observer' | 'standalone';
 const HOST = '127.0.0.1';
 
 /** The checkout: the nearest directory above this file whose package.json is tszk's. */
+/** The node options a bench gives tszk: --cpu-prof and --tszk-node-options. */
+export function tszkNodeArgs(o: { tszkCpuProfDir?: string | undefined; tszkNodeOptions?: string | undefined }): string[] {
+  const prof = o.tszkCpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', o.tszkCpuProfDir];
+  return [...prof, ...(o.tszkNodeOptions ?? '').split(/\s+/).filter((x) => x !== '')];
+}
+
+/** How the report describes the way tszk was started. */
+export function tszkStartedFrom(o: { tszkCpuProfDir?: string | undefined; tszkNodeOptions?: string | undefined }): string {
+  const args = tszkNodeArgs(o);
+  const from = usableSnapshot(repoRoot(), process.env, args) === null ? 'started from dist/cli/main.js' : 'started from its startup snapshot, as bin/tszk starts it';
+  return args.length === 0 ? `Node's defaults, ${from}` : `node ${args.join(' ')}, ${from}`;
+}
+
 export function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
@@ -174,10 +187,9 @@ export class Member {
     let argv: string[];
     const o = this.options;
     if (this.kind === 'tszk') {
-      const prof = o.tszkCpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', o.tszkCpuProfDir];
-      const extra = (o.tszkNodeOptions ?? '').split(/\s+/).filter((x) => x !== '');
-      // As bin/tszk starts it: from the startup snapshot when the build made one.
-      ({ command, args: argv } = serverLaunch(repoRoot(), this.spec.configFile, [...prof, ...extra]));
+      // As bin/tszk starts it: from the startup snapshot when the build made one (and no node
+      // options are given).
+      ({ command, args: argv } = serverLaunch(repoRoot(), this.spec.configFile, tszkNodeArgs(o)));
     } else {
       command = 'java';
       const heapMb = o.zkHeapMb ?? 1024;

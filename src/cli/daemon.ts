@@ -397,7 +397,7 @@ export async function runStart(arg: string | undefined, ctx: CliContext): Promis
   }
 
   const outPath = outPathFor(configPath, ctx);
-  const child = await spawnServer(serverLaunch(ctx.projectRoot, configPath), outPath, ctx);
+  const child = await spawnServer(serverLaunch(ctx.projectRoot, configPath, [], ctx.env), outPath, ctx);
   if (child instanceof Error) {
     say('FAILED TO START');
     warn(`cannot run ${process.execPath}: ${child.message}`);
@@ -571,7 +571,7 @@ export async function runRestart(arg: string | undefined, ctx: CliContext): Prom
 
 export function runPrintCmd(arg: string | undefined, ctx: CliContext): number {
   const configPath = announceConfig(arg, ctx);
-  const launch = serverLaunch(ctx.projectRoot, configPath);
+  const launch = serverLaunch(ctx.projectRoot, configPath, [], ctx.env);
   const outPath = outPathFor(configPath, ctx);
   const env = Object.entries(launch.env).map(([k, v]) => `${k}="${v}" `).join('');
   say(`${env}"${launch.command}" ${launch.args.map((a) => `"${a}"`).join(' ')} &>"${outPath}" </dev/null`);

@@ -16,7 +16,8 @@ import { join } from 'node:path';
  * A snapshot only loads into the node binary that built it, and it holds the code of the build
  * that made it, so the stamp beside it records both: the node binary (real path, size, mtime)
  * and the mtime of dist/cli/main.js, which tsc rewrites on every build. A stale or foreign
- * snapshot is passed over, never run. bin/tszk makes the same check in bash (stat -c).
+ * snapshot is passed over, never run. bin/tszk makes the same check in bash (stat -c). So is
+ * a snapshot when node gets options (NODE_OPTIONS or arguments): see usableSnapshot.
  */
 
 export const SNAPSHOT_DIR = join('dist', 'snapshot');
@@ -38,8 +39,13 @@ export function snapshotStamp(projectRoot: string, nodePath = process.execPath):
   return `${node} ${statSync(node).size} ${mtimeText(node)} ${mtimeText(join(projectRoot, MAIN_JS))}`;
 }
 
-/** The snapshot to start a server from, or null when there is none fit for this node and build. */
-export function usableSnapshot(projectRoot: string): string | null {
+/**
+ * The snapshot to start a server from, or null when there is none fit for this node and build,
+ * or when node is given options (NODE_OPTIONS, or `nodeArgs`): a snapshot holds V8's settings
+ * too, and node refuses it, exit code 14, when a V8 option differs (--max-old-space-size does).
+ */
+export function usableSnapshot(projectRoot: string, env: NodeJS.ProcessEnv = process.env, nodeArgs: readonly string[] = []): string | null {
+  if (nodeArgs.length > 0 || (env['NODE_OPTIONS'] ?? '').trim() !== '') return null;
   const blob = join(projectRoot, SNAPSHOT_BLOB);
   const stampPath = join(projectRoot, SNAPSHOT_STAMP);
   if (!existsSync(blob) || !existsSync(stampPath)) return null;
@@ -59,9 +65,17 @@ export interface ServerLaunch {
   snapshot: string | null;
 }
 
-/** `start-foreground <configPath>` in a new node process; `nodeArgs` go before the entry. */
-export function serverLaunch(projectRoot: string, configPath: string, nodeArgs: readonly string[] = []): ServerLaunch {
-  const snapshot = usableSnapshot(projectRoot);
+/**
+ * `start-foreground <configPath>` in a new node process with environment `env`; `nodeArgs` go
+ * before the entry (and, like NODE_OPTIONS in `env`, rule the snapshot out).
+ */
+export function serverLaunch(
+  projectRoot: string,
+  configPath: string,
+  nodeArgs: readonly string[] = [],
+  env: NodeJS.ProcessEnv = process.env,
+): ServerLaunch {
+  const snapshot = usableSnapshot(projectRoot, env, nodeArgs);
   const entry = snapshot === null ? [join(projectRoot, MAIN_JS)] : ['--snapshot-blob', snapshot];
   return {
     command: process.execPath,
