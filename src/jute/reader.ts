@@ -39,9 +39,11 @@ export class JuteReader {
 
   readInt(): number {
     this.need(4, 'int');
-    const v = this.buf.readInt32BE(this.pos);
-    this.pos += 4;
-    return v;
+    const b = this.buf;
+    const p = this.pos;
+    this.pos = p + 4;
+    // Plain loads: Buffer.readInt32BE checks its argument again on every call.
+    return (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
   }
 
   readLong(): bigint {
@@ -54,9 +56,11 @@ export class JuteReader {
   /** A long that is known to fit a double exactly (times in ms, TTLs). */
   readLongNumber(): number {
     this.need(8, 'long');
-    const hi = this.buf.readInt32BE(this.pos);
-    const lo = this.buf.readUInt32BE(this.pos + 4);
-    this.pos += 8;
+    const b = this.buf;
+    const p = this.pos;
+    this.pos = p + 8;
+    const hi = (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
+    const lo = ((b[p + 4]! << 24) | (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!) >>> 0;
     return hi * 0x1_0000_0000 + lo;
   }
 

@@ -218,15 +218,21 @@ function* readNodes(
     }
     // StatPersisted, read straight into the ZNode rather than through readStatPersisted: one
     // object fewer per node matters at a million nodes.
+    // Equal zxids share one BigInt, as they do in a tree built by txns (a node never changed
+    // has czxid = mzxid = pzxid): 48 bytes less per such node, and less for the GC to move.
     const czxid = r.readLong();
-    const mzxid = r.readLong();
+    let mzxid = r.readLong();
+    if (mzxid === czxid) mzxid = czxid;
     const ctime = r.readLongNumber();
     const mtime = r.readLongNumber();
     const version = r.readInt();
     const cversion = r.readInt();
     const aversion = r.readInt();
-    const ephemeralOwner = r.readLong();
-    const pzxid = r.readLong();
+    let ephemeralOwner = r.readLong();
+    if (ephemeralOwner === 0n) ephemeralOwner = 0n;
+    let pzxid = r.readLong();
+    if (pzxid === czxid) pzxid = czxid;
+    else if (pzxid === mzxid) pzxid = mzxid;
     yield [path, new ZNode(data, acl, czxid, mzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner, pzxid)];
   }
   if (first) throw corrupt('no root node');
