@@ -415,9 +415,12 @@ describeWithReference('a tszk peer in elections with ZooKeeper 3.8', () => {
     });
     const peer = await startTszk(mine, all);
     await waitFor(() => peer.decisions.length > 0, { timeoutMs: 30_000, what: 'the tszk peer to decide', detail: detail(javas, peer) });
-    // Their current votes are from round 1 with the epoch ZAB established (1); we joined from
-    // FOLLOWING/LEADING answers in that round.
-    expect(peer.decisions[0]).toMatchObject({ leader: 3n, role: 'following', electionEpoch: 1n, peerEpoch: 1n });
+    // Their current votes are from round 1; we joined from FOLLOWING/LEADING answers in that
+    // round. The votes' peerEpoch becomes the epoch ZAB established (1) only when each Java
+    // server calls updateElectionVote, after its role has started serving (what javaMode
+    // sees): an answer sent in between still says 0 (seen once on a loaded machine).
+    expect(peer.decisions[0]).toMatchObject({ leader: 3n, role: 'following', electionEpoch: 1n });
+    expect([0n, 1n]).toContain(peer.decisions[0]?.peerEpoch);
     const states = new Set(peer.received.map((r) => `${r.from}:${r.n.state}`));
     expect(states).toContain(`2:${ServerState.FOLLOWING}`);
     expect(states).toContain(`3:${ServerState.LEADING}`);
