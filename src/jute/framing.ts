@@ -50,6 +50,11 @@ const HEADER_BYTES = 4;
 export class FrameSplitter {
   /** The last frame delivered by next(): bytes [frameStart, frameEnd) of frameBuf. */
   frameBuf: Buffer = EMPTY;
+  /**
+   * Whether frameBuf was allocated for this frame alone (it straddled chunks) and is never
+   * written again: views of it may then be kept (JuteReader.readBuffer does for big data).
+   */
+  frameOwned = false;
   frameStart = 0;
   frameEnd = 0;
 
@@ -193,13 +198,14 @@ export class FrameSplitter {
     if (this.partialFill < partial.length) return false;
     this.partial = null;
     this.partialFill = 0;
-    this.deliver(partial, 0, partial.length);
+    this.deliver(partial, 0, partial.length, true);
     return true;
   }
 
-  private deliver(buf: Buffer, start: number, end: number): void {
+  private deliver(buf: Buffer, start: number, end: number, owned = false): void {
     this.frameBuf = buf;
     this.frameStart = start;
     this.frameEnd = end;
+    this.frameOwned = owned;
   }
 }

@@ -9,10 +9,15 @@ import { readLongBE } from './long-bytes.js';
  * buffer = int length (-1 for null) then bytes, ustring = buffer holding UTF-8,
  * vector<T> = int count (-1 for null) then count elements.
  */
+/** readBuffer keeps a view rather than a copy from this size up, when the buffer is owned. */
+export const VIEW_MIN_BYTES = 64 * 1024;
+
 export class JuteReader {
   buf: Buffer;
   pos: number;
   end: number;
+  /** `buf` belongs to what is being read and is never written again (FrameSplitter.frameOwned). */
+  owned = false;
 
   constructor(buf: Buffer = Buffer.alloc(0), pos = 0, end = buf.length) {
     this.buf = buf;
@@ -20,10 +25,11 @@ export class JuteReader {
     this.end = end;
   }
 
-  reset(buf: Buffer, pos = 0, end = buf.length): this {
+  reset(buf: Buffer, pos = 0, end = buf.length, owned = false): this {
     this.buf = buf;
     this.pos = pos;
     this.end = end;
+    this.owned = owned;
     return this;
   }
 
@@ -82,15 +88,24 @@ export class JuteReader {
   readBufferView(): Buffer | null {
     const n = this.readLength('buffer');
     if (n === -1) return null;
+    return this.readBufferViewOf(n);
+  }
+
+  private readBufferViewOf(n: number): Buffer {
     const v = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
     return v;
   }
 
-  /** A right-sized copy, safe to keep (znode data entering the tree). */
+  /**
+   * A right-sized copy, safe to keep (znode data entering the tree); or, for big data in a
+   * buffer the reader owns, a view, which is as safe and spares a copy of up to a megabyte (the
+   * view keeps the frame's few other bytes alive with it).
+   */
   readBuffer(): Buffer | null {
     const n = this.readLength('buffer');
     if (n === -1) return null;
+    if (this.owned && n >= VIEW_MIN_BYTES) return this.readBufferViewOf(n);
     const v = Buffer.allocUnsafe(n);
     this.buf.copy(v, 0, this.pos, this.pos + n);
     this.pos += n;

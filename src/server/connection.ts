@@ -137,7 +137,7 @@ export class ClientConnection implements ServerCnxn {
       while (this.canConsume()) {
         if (this.state === 'handshake' && this.tryFourLetterWord()) return;
         if (!this.splitter.next()) break;
-        this.reader.reset(this.splitter.frameBuf, this.splitter.frameStart, this.splitter.frameEnd);
+        this.reader.reset(this.splitter.frameBuf, this.splitter.frameStart, this.splitter.frameEnd, this.splitter.frameOwned);
         if (this.state === 'handshake') this.handleConnect();
         else this.handleRequest();
       }
@@ -323,7 +323,14 @@ export class ClientConnection implements ServerCnxn {
 
   flush(): void {
     if (this.out.pos === 0 || this.state === 'closed') return;
-    this.socket.write(this.out.toBuffer());
+    if (this.out.hasShared) {
+      // Big znode data goes out by reference, in one writev with the bytes around it.
+      this.socket.cork();
+      for (const chunk of this.out.chunks()) this.socket.write(chunk);
+      this.socket.uncork();
+    } else {
+      this.socket.write(this.out.toBuffer());
+    }
     if (this.out.buf.length > MAX_IDLE_OUT_BYTES) this.out = new JuteWriter(INITIAL_OUT_BYTES);
     else this.out.reset();
     const backlog = this.socket.writableLength;

@@ -34,7 +34,7 @@ function getData(env: ReadEnv, caller: ReadCaller, path: string, watch: boolean,
   if (node === undefined) return Err.noNode;
   if (!canRead(env, caller, node.acl, Perms.read)) return Err.noAuth;
   if (watch) env.tree.dataWatches.add(path, caller.watcher);
-  w.writeBuffer(node.data);
+  w.writeBufferShared(node.data);
   writeStat(w, env.tree.statOf(node));
   return Err.ok;
 }

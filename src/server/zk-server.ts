@@ -525,7 +525,7 @@ export class ZkServer {
     const bodyStart = w.pos;
     const err = writeWriteReply(result, w);
     if (err !== Err.ok) {
-      w.pos = bodyStart;
+      w.rewind(bodyStart);
       w.buf.writeInt32BE(err, errPos);
     }
     w.endFrame();
@@ -560,7 +560,7 @@ export class ZkServer {
     const bodyStart = w.pos;
     const err = executeRead(this.readEnv, caller, read, w);
     if (err !== Err.ok) {
-      w.pos = bodyStart;
+      w.rewind(bodyStart);
       w.buf.writeInt32BE(err, errPos);
     }
     w.endFrame();
@@ -582,7 +582,7 @@ export class ZkServer {
     if (req.cxid >= 0) cnxn.lastCxid = req.cxid;
     cnxn.responseStats.responded(req.type, this.tree.lastProcessedZxid, req.arrivedMs, now);
     cnxn.requestDone();
-    if (cnxn.out.pos > ZkServer.EARLY_FLUSH_BYTES) cnxn.flush();
+    if (cnxn.out.length > ZkServer.EARLY_FLUSH_BYTES) cnxn.flush();
     else this.dirty.add(cnxn);
   }
 

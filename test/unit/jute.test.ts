@@ -1,7 +1,8 @@
 import { test, expect } from 'vitest';
 import fc from 'fast-check';
-import { JuteReader } from '../../src/jute/reader.js';
-import { JuteWriter } from '../../src/jute/writer.js';
+import { JuteReader, VIEW_MIN_BYTES } from '../../src/jute/reader.js';
+import { FrameSplitter } from '../../src/jute/framing.js';
+import { JuteWriter, SHARE_MIN_BYTES } from '../../src/jute/writer.js';
 import { DecodeError } from '../../src/util/errors.js';
 
 const INT_MIN = -0x8000_0000;
@@ -193,4 +194,81 @@ test('writer: strings, ints and number longs are the bytes Buffer and BigInt giv
       },
     ),
   );
+});
+
+test('writer: shared buffers give the same bytes as copies, in frames, through rewinds', () => {
+  const big = fc.integer({ min: SHARE_MIN_BYTES - 2, max: SHARE_MIN_BYTES + 300 }).map((n) => Buffer.alloc(n, n & 0xff));
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('int' as const), v: fc.integer({ min: INT_MIN, max: INT_MAX }) }),
+    fc.record({ kind: fc.constant('small' as const), v: fc.uint8Array({ maxLength: 40 }) }),
+    fc.record({ kind: fc.constant('big' as const), v: big }),
+    fc.record({ kind: fc.constant('null' as const) }),
+  );
+  // Frames of ops; some frames take back their body after writing it (a read that failed).
+  const frame = fc.record({ ops: fc.array(op, { maxLength: 5 }), rewind: fc.boolean() });
+  fc.assert(
+    fc.property(fc.array(frame, { maxLength: 6 }), (frames) => {
+      const shared = new JuteWriter(16);
+      const copied = new JuteWriter(16);
+      for (const f of frames) {
+        for (const w of [shared, copied]) {
+          w.startFrame();
+          w.writeInt(7);
+          const body = w.pos;
+          for (const o of f.ops) {
+            if (o.kind === 'int') w.writeInt(o.v);
+            else if (o.kind === 'null') w === shared ? w.writeBufferShared(null) : w.writeBuffer(null);
+            else w === shared ? w.writeBufferShared(o.v) : w.writeBuffer(o.v);
+          }
+          if (f.rewind) w.rewind(body);
+          w.endFrame();
+        }
+      }
+      const expected = copied.toBuffer();
+      expect(shared.length).toBe(expected.length);
+      expect(shared.toBuffer().equals(expected)).toBe(true);
+      expect(Buffer.concat(shared.chunks()).equals(expected)).toBe(true);
+      // Shared buffers go out as they are, never copied.
+      const bigs = frames.filter((f) => !f.rewind).flatMap((f) => f.ops).filter((o) => o.kind === 'big' && o.v.length >= SHARE_MIN_BYTES);
+      expect(shared.chunks().filter((c) => bigs.some((o) => o.v === c)).length).toBe(bigs.length);
+      shared.reset();
+      expect(shared.hasShared).toBe(false);
+      expect(shared.length).toBe(0);
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test('reader: big data from a frame of its own is a view, anything else a copy', () => {
+  const big = Buffer.alloc(VIEW_MIN_BYTES, 1);
+  const w = new JuteWriter(16);
+  w.startFrame();
+  w.writeBuffer(Buffer.from('small'));
+  w.writeBuffer(big);
+  w.endFrame();
+  const stream = w.toBuffer();
+  // Fed in two pieces, the frame straddles them and is assembled into a buffer of its own.
+  const splitter = new FrameSplitter(stream.length);
+  splitter.push(stream.subarray(0, 100));
+  expect(splitter.next()).toBe(false);
+  splitter.push(stream.subarray(100));
+  expect(splitter.next()).toBe(true);
+  expect(splitter.frameOwned).toBe(true);
+  const owned = new JuteReader().reset(splitter.frameBuf, splitter.frameStart, splitter.frameEnd, splitter.frameOwned);
+  const small = owned.readBuffer()!;
+  const view = owned.readBuffer()!;
+  expect(small.toString()).toBe('small');
+  expect(small.buffer).not.toBe(splitter.frameBuf.buffer);
+  expect(view.equals(big)).toBe(true);
+  expect(view.buffer).toBe(splitter.frameBuf.buffer);
+  // Whole in one chunk: the frame is a view of the chunk, which is not ours to keep.
+  const whole = new FrameSplitter(stream.length);
+  whole.push(stream);
+  expect(whole.next()).toBe(true);
+  expect(whole.frameOwned).toBe(false);
+  const shared = new JuteReader().reset(whole.frameBuf, whole.frameStart, whole.frameEnd, whole.frameOwned);
+  shared.readBuffer();
+  const copy = shared.readBuffer()!;
+  expect(copy.equals(big)).toBe(true);
+  expect(copy.buffer).not.toBe(stream.buffer);
 });

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,6 +113,23 @@ describe('adler32', () => {
     const buf = Buffer.from(Array.from({ length: 20_000 }, (_, i) => (i * 31 + 7) & 0xff));
     expect(adler32(buf, 100, 9000)).toBe(reference(buf.subarray(100, 9000)));
     expect(adler32(buf, 12_345, buf.length, adler32(buf, 0, 12_345))).toBe(adler32(buf));
+  });
+
+  test('any range, continuing from any checksum, matches the definition', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 12_000 }), fc.nat(), fc.nat(), fc.nat({ max: 65520 }), fc.nat({ max: 65520 }), (bytes, x, y, a0, b0) => {
+        const start = bytes.length === 0 ? 0 : x % bytes.length;
+        const end = start + (bytes.length === 0 ? 0 : y % (bytes.length - start + 1));
+        let a = a0;
+        let b = b0;
+        for (let i = start; i < end; i++) {
+          a = (a + bytes[i]!) % 65521;
+          b = (b + a) % 65521;
+        }
+        expect(adler32(bytes, start, end, ((b0 << 16) | a0) >>> 0)).toBe(((b << 16) | a) >>> 0);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   test('checksums of the entries ZooKeeper wrote', () => {
