@@ -66,6 +66,13 @@ export interface WriteSnapshotOptions {
   maxSliceMs?: number;
   /** Bytes buffered before a write; default 1 MiB. */
   chunkBytes?: number;
+  /**
+   * With fsync: fdatasync the file each time this many more bytes were written (default 16 MiB;
+   * 0: only at the end). One flush of a whole big snapshot at the end keeps the disk busy for
+   * hundreds of milliseconds, and every txn log fdatasync meanwhile waits behind it; flushing as
+   * it goes keeps each such wait short.
+   */
+  syncEveryBytes?: number;
   /** Milliseconds from a monotonic clock; default performance.now. */
   nowMs?: () => number;
   /** Called each time the writer gives the event loop a turn (tests mutate the tree here). */
@@ -83,6 +90,7 @@ const DEFAULT_YIELD_EVERY_NODES = 10_000;
 const DEFAULT_SLICE_MS = 2;
 const DEFAULT_MAX_SLICE_MS = 5;
 const DEFAULT_CHUNK_BYTES = 1024 * 1024;
+const DEFAULT_SYNC_EVERY_BYTES = 16 * 1024 * 1024;
 /** Look at the clock once per this many nodes. */
 const CLOCK_EVERY_NODES = 64;
 
@@ -99,7 +107,8 @@ export async function writeSnapshot(
   const fd = await fs.open(tmpPath, 'w');
   let open = true;
   try {
-    const out = new CheckedOutput(fs, fd, opts.chunkBytes ?? DEFAULT_CHUNK_BYTES);
+    const syncEveryBytes = opts.fsync ? (opts.syncEveryBytes ?? DEFAULT_SYNC_EVERY_BYTES) : 0;
+    const out = new CheckedOutput(fs, fd, opts.chunkBytes ?? DEFAULT_CHUNK_BYTES, syncEveryBytes);
     const slicer = new Slicer(out, opts);
     const written = await serialize(out, slicer, tree, [...sessions], zxid);
     await out.flush();
@@ -283,11 +292,14 @@ class CheckedOutput {
   /** w.buf[0, summedTo) is already in `adler`. */
   private summedTo = 0;
   private flushed = 0;
+  private synced = 0;
 
   constructor(
     private readonly fs: FileSystem,
     private readonly fd: number,
     private readonly chunkBytes: number,
+    /** fdatasync after this many more bytes were written; 0: never (the caller syncs at the end). */
+    private readonly syncEveryBytes: number,
   ) {
     this.w = new JuteWriter(chunkBytes + 64 * 1024);
   }
@@ -314,6 +326,10 @@ class CheckedOutput {
     this.flushed += this.w.pos;
     this.w.reset();
     this.summedTo = 0;
+    if (this.syncEveryBytes > 0 && this.flushed - this.synced >= this.syncEveryBytes) {
+      await this.fs.datasync(this.fd);
+      this.synced = this.flushed;
+    }
   }
 
   private sum(): void {

@@ -247,6 +247,27 @@ describe('write then read', () => {
     await writeRich({ fs, fsync: false });
     expect(calls).toEqual(['rename']);
   });
+
+  test('fsync: a big file is flushed to disk as it is written, not only at the end', async () => {
+    const calls: string[] = [];
+    const fs: FileSystem = {
+      ...nodeFileSystem,
+      write: (fd, buf, off, len, at) => (calls.push(`write ${len}`), nodeFileSystem.write(fd, buf, off, len, at)),
+      datasync: (fd) => (calls.push('datasync'), nodeFileSystem.datasync(fd)),
+      fsync: (fd) => (calls.push('fsync'), nodeFileSystem.fsync(fd)),
+    };
+    const { buf } = await writeRich({ fs, fsync: true, chunkBytes: 64, syncEveryBytes: 256 });
+    const writes = calls.filter((c) => c.startsWith('write')).length;
+    const datasyncs = calls.filter((c) => c === 'datasync').length;
+    expect(writes).toBeGreaterThan(8);
+    // One after every 256 bytes or more written (a chunk ends a little past 64 bytes).
+    expect(datasyncs).toBeGreaterThanOrEqual(Math.floor(buf.length / 512));
+    expect(datasyncs).toBeLessThanOrEqual(Math.ceil(buf.length / 256));
+    expect(calls[calls.length - 1]).toBe('fsync');
+    calls.length = 0;
+    await writeRich({ fs, fsync: false, chunkBytes: 64, syncEveryBytes: 256 });
+    expect(calls.filter((c) => c === 'datasync' || c === 'fsync')).toEqual([]);
+  });
 });
 
 // ---------------------------------------------------------------- ZooKeeper's own files
