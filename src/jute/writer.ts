@@ -178,6 +178,31 @@ export class JuteWriter {
     this.pos += 4 + n;
   }
 
+  /**
+   * A ustring made of `parent` (UTF-8 bytes of a path), "/" and `name`, as writeString would
+   * write their concatenation; an empty name writes `parent` alone (the root: "").
+   */
+  writePath(parent: Uint8Array, name: string): void {
+    const nameLength = name.length;
+    this.ensure(4 + parent.length + 1 + nameLength * 3);
+    const buf = this.buf;
+    const start = this.pos + 4;
+    buf.set(parent, start);
+    let at = start + parent.length;
+    if (nameLength > 0) {
+      buf[at++] = 0x2f; // '/'
+      let i = 0;
+      for (; i < nameLength; i++) {
+        const code = name.charCodeAt(i);
+        if (code > 0x7f) break;
+        buf[at + i] = code;
+      }
+      at += i < nameLength ? buf.write(name, at, 'utf8') : nameLength;
+    }
+    putInt(buf, this.pos, at - start);
+    this.pos = at;
+  }
+
   writeVectorLength(n: number): void {
     this.writeInt(n);
   }

@@ -90,6 +90,7 @@ const DEFAULT_YIELD_EVERY_NODES = 10_000;
 const DEFAULT_SLICE_MS = 2;
 const DEFAULT_MAX_SLICE_MS = 5;
 const DEFAULT_CHUNK_BYTES = 1024 * 1024;
+const NO_BYTES = new Uint8Array(0);
 const DEFAULT_SYNC_EVERY_BYTES = 16 * 1024 * 1024;
 /** Look at the clock once per this many nodes. */
 const CLOCK_EVERY_NODES = 64;
@@ -195,24 +196,32 @@ export function* writeSnapshotBody(
   let nodes = 0;
   let unresolvedAcls = 0;
   const stack: Frame[] = [];
-  const visit = (path: string, node: ZNode): void => {
+  // A node's path is written as its parent's path bytes, "/" and its name, never built as a
+  // string: at a million nodes the strings (and the GC work they cause while the rest of the
+  // server runs) were a good part of the walk. Only a node with children gets its path as bytes.
+  const visit = (parentPath: Uint8Array, name: string, node: ZNode): void => {
     if (node.czxid > zxid) return;
     let aclId = acls.idOf(node.acl);
     if (aclId === null) {
       aclId = acls.unresolvedId;
       unresolvedAcls++;
     }
-    w.writeString(path === '/' ? '' : path);
+    const pathStart = w.pos;
+    w.writePath(parentPath, name);
     w.writeBuffer(node.data);
     w.writeLong(aclId);
     writeStatPersisted(w, node);
     nodes++;
-    if (node.children.size > 0) stack.push({ path, children: node.children.entries() });
+    if (node.children.size > 0) {
+      // The bytes just written after the length: copied, since the writer's buffer moves on.
+      stack.push({ path: Buffer.from(w.buf.subarray(pathStart + 4, pathStart + 4 + w.buf.readInt32BE(pathStart))), children: node.children.entries() });
+    }
   };
 
   const root = tree.nodes.get('/');
   assert(root !== undefined, 'a tree always has its root');
-  visit('/', root);
+  // The root is written as "" (as ZooKeeper does), which is also the prefix of its children.
+  visit(NO_BYTES, '', root);
   while (stack.length > 0) {
     const frame = stack[stack.length - 1] as Frame;
     const next = frame.children.next();
@@ -221,7 +230,7 @@ export function* writeSnapshotBody(
       continue;
     }
     const [name, child] = next.value;
-    visit(frame.path === '/' ? `/${name}` : `${frame.path}/${name}`, child);
+    visit(frame.path, name, child);
     yield;
   }
   w.writeString(END_OF_NODES);
@@ -234,7 +243,8 @@ export function* writeSnapshotBody(
  * past the snapshot's and is left out (the log replay creates it).
  */
 interface Frame {
-  path: string;
+  /** The node's path as written (UTF-8; empty for the root). */
+  path: Uint8Array;
   children: Iterator<[string, ZNode]>;
 }
 

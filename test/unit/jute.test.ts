@@ -272,3 +272,15 @@ test('reader: big data from a frame of its own is a view, anything else a copy',
   expect(copy.equals(big)).toBe(true);
   expect(copy.buffer).not.toBe(stream.buffer);
 });
+
+test('writer: writePath(parent bytes, name) is writeString(parent + "/" + name)', () => {
+  fc.assert(
+    fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' })), fc.oneof(fc.string(), fc.string({ unit: 'binary' })), (parent, name) => {
+      const a = new JuteWriter(8);
+      a.writePath(Buffer.from(parent, 'utf8'), name);
+      const b = new JuteWriter(8);
+      b.writeString(name === '' ? parent : `${parent}/${name}`);
+      expect(a.toBuffer().equals(b.toBuffer())).toBe(true);
+    }),
+  );
+});
