@@ -18,7 +18,9 @@ import { HOME_ENV } from './launch.js';
 
 async function runFromSnapshot(argv: readonly string[]): Promise<number> {
   const projectRoot = process.env[HOME_ENV] || PROJECT_ROOT;
-  const run = argv.includes('start-foreground') ? runPlain(argv, projectRoot) : null;
+  // As bin/tszk decides: the command comes first, or third after --config <conf-dir>.
+  const command = argv[0] === '--config' ? argv[2] : argv[0];
+  const run = command === 'start-foreground' ? runPlain(argv, projectRoot) : null;
   if (run !== null) return run;
   // The argument parser (yargs) is not in the snapshot: the other commands run from main.js.
   process.stderr.write(`tszk: the startup snapshot runs start-foreground [config] only; run node ${projectRoot}/dist/cli/main.js\n`);

@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import type { JuteReader } from '../jute/reader.js';
 import type { JuteWriter } from '../jute/writer.js';
 import type { ACL } from '../proto/data.js';
-import { isOpenAclUnsafe } from '../tree/data-tree.js';
 import { DecodeError, TszkError } from '../util/errors.js';
 import { nodeFileSystem, type FileSystem } from './file-system.js';
 
@@ -135,5 +134,3 @@ export async function listSnapshots(dir: string, fs: FileSystem = nodeFileSystem
   }
   return files.sort((a, b) => (a.zxid > b.zxid ? -1 : a.zxid < b.zxid ? 1 : 0));
 }
-
-export { isOpenAclUnsafe };

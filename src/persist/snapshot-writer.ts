@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { JuteWriter } from '../jute/writer.js';
 import { writeACLVector, writeStatPersisted, type ACL } from '../proto/data.js';
 import { writeFileHeader } from '../proto/txn-records.js';
-import type { DataTree } from '../tree/data-tree.js';
+import { isOpenAclUnsafe, type DataTree } from '../tree/data-tree.js';
 import type { ZNode } from '../tree/znode.js';
 import { DIGEST_VERSION } from '../tree/digest.js';
 import { assert } from '../util/assert.js';
@@ -10,7 +10,7 @@ import { adler32 } from './adler32.js';
 import { nodeFileSystem, type FileSystem } from './file-system.js';
 import {
   END_OF_NODES, OPEN_ACL_UNSAFE_ID, SNAP_DBID, SNAP_MAGIC, SNAP_VERSION,
-  isOpenAclUnsafe, snapshotFileName, writeZxidDigest, type ZxidDigest,
+  snapshotFileName, writeZxidDigest, type ZxidDigest,
 } from './snapshot-format.js';
 
 /**
@@ -206,15 +206,17 @@ export function* writeSnapshotBody(
       aclId = acls.unresolvedId;
       unresolvedAcls++;
     }
-    const pathStart = w.pos;
+    const pathStart = w.pos + 4;
     w.writePath(parentPath, name);
+    const pathEnd = w.pos;
     w.writeBuffer(node.data);
     w.writeLong(aclId);
     writeStatPersisted(w, node);
     nodes++;
     if (node.children.size > 0) {
-      // The bytes just written after the length: copied, since the writer's buffer moves on.
-      stack.push({ path: Buffer.from(w.buf.subarray(pathStart + 4, pathStart + 4 + w.buf.readInt32BE(pathStart))), children: node.children.entries() });
+      // The path bytes just written, copied: the writer's buffer is reused once flushed.
+      const path = Buffer.from(w.buf.subarray(pathStart, pathEnd));
+      stack.push({ path, children: node.children.entries() });
     }
   };
 

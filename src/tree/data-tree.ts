@@ -19,9 +19,10 @@ export function isOpenAclUnsafe(acl: readonly ACL[]): boolean {
 export const READ_ACL_UNSAFE: readonly ACL[] = Object.freeze([{ perms: Perms.read, id: { scheme: 'world', id: 'anyone' } }]);
 
 export const ZOOKEEPER_NODE = '/zookeeper';
+export const CONFIG_NODE = '/zookeeper/config';
+
 /** Node digests are below 2^32: a number this size still takes 2^20 more without losing a bit. */
 const DIGEST_FOLD_AT = 2 ** 52;
-export const CONFIG_NODE = '/zookeeper/config';
 
 /**
  * The znode tree: nodes by full path, the ephemerals of each session, containers and TTL nodes,
@@ -103,7 +104,7 @@ export class DataTree {
   }
 
   /** Take a node's contribution out before changing it; `digestAfter` puts it back. */
-  private digestBefore(_path: string, node: ZNode): void {
+  private digestBefore(node: ZNode): void {
     this.digestSmall -= node.digest >>> 0;
     if (this.digestSmall < -DIGEST_FOLD_AT) this.foldDigest();
   }
@@ -184,7 +185,7 @@ export class DataTree {
     const cversion = parentCVersion === -1 ? parent.cversion + 1 : parentCVersion;
     // Replaying a fuzzy snapshot may create a node again: never move cversion/pzxid backwards.
     if (cversion > parent.cversion) {
-      this.digestBefore(parentPath, parent);
+      this.digestBefore(parent);
       parent.cversion = cversion;
       parent.pzxid = zxid;
       this.digestAfter(parentPath, parent);
@@ -230,13 +231,13 @@ export class DataTree {
     parent.removeChild(name);
     // Only move pzxid forward: a replayed create may already have set a higher one.
     if (zxid > parent.pzxid) {
-      this.digestBefore(parentPath, parent);
+      this.digestBefore(parent);
       parent.pzxid = zxid;
       this.digestAfter(parentPath, parent);
     }
     const node = this.nodes.get(path);
     if (node === undefined) return Err.noNode;
-    this.digestBefore(path, node);
+    this.digestBefore(node);
     this.nodes.delete(path);
     this.untrackOwner(path, node.ephemeralOwner);
     if (parentPath.startsWith(ZOOKEEPER_NODE) && name === LIMIT_NODE) {
@@ -253,7 +254,7 @@ export class DataTree {
     const node = this.get(path);
     if (node === undefined) return Err.noNode;
     const before = node.data === null ? 0 : node.data.length;
-    this.digestBefore(path, node);
+    this.digestBefore(node);
     node.data = data;
     node.mtime = timeMs;
     node.mzxid = zxid;
@@ -267,7 +268,7 @@ export class DataTree {
   setACL(path: string, acl: readonly ACL[], aversion: number): number {
     const node = this.get(path);
     if (node === undefined) return Err.noNode;
-    this.digestBefore(path, node);
+    this.digestBefore(node);
     node.aversion = aversion;
     node.acl = this.internAcl(acl);
     this.digestAfter(path, node);
@@ -281,7 +282,7 @@ export class DataTree {
     if (node === undefined) return Err.noNode;
     const next = cversion === -1 ? node.cversion + 1 : cversion;
     if (next > node.cversion) {
-      this.digestBefore(key, node);
+      this.digestBefore(node);
       node.cversion = next;
       node.pzxid = zxid;
       this.digestAfter(key, node);
