@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serverLaunch, usableSnapshot } from '../../src/cli/launch.js';
+import { LOG4J_PROPERTIES } from '../../test/support/log4j.js';
 import { sendFourLetterWord } from '../../src/cli/four-letter-client.js';
 import { JuteReader } from '../../src/jute/reader.js';
 import { JuteWriter } from '../../src/jute/writer.js';
@@ -30,20 +31,26 @@ export type Mode = 'leader' | 'follower' | 'observer' | 'standalone';
 
 const HOST = '127.0.0.1';
 
-/** The checkout: the nearest directory above this file whose package.json is tszk's. */
+/** What a bench says about how to run tszk's node. */
+interface TszkNodeOptions {
+  tszkCpuProfDir?: string | undefined;
+  tszkNodeOptions?: string | undefined;
+}
+
 /** The node options a bench gives tszk: --cpu-prof and --tszk-node-options. */
-export function tszkNodeArgs(o: { tszkCpuProfDir?: string | undefined; tszkNodeOptions?: string | undefined }): string[] {
+export function tszkNodeArgs(o: TszkNodeOptions): string[] {
   const prof = o.tszkCpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', o.tszkCpuProfDir];
   return [...prof, ...(o.tszkNodeOptions ?? '').split(/\s+/).filter((x) => x !== '')];
 }
 
 /** How the report describes the way tszk was started. */
-export function tszkStartedFrom(o: { tszkCpuProfDir?: string | undefined; tszkNodeOptions?: string | undefined }): string {
+export function tszkStartedFrom(o: TszkNodeOptions): string {
   const args = tszkNodeArgs(o);
   const from = usableSnapshot(repoRoot(), process.env, args) === null ? 'started from dist/cli/main.js' : 'started from its startup snapshot, as bin/tszk starts it';
   return args.length === 0 ? `Node's defaults, ${from}` : `node ${args.join(' ')}, ${from}`;
 }
 
+/** The checkout: the nearest directory above this file whose package.json is tszk's. */
 export function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
@@ -62,13 +69,6 @@ const ZK_JARS = ZK_JAR_NAMES.map((jar) => join(ZK_JAVA_DIR, jar));
 export const ZK_CLASSPATH = ZK_JARS.join(':');
 /** What installs them (the zookeeper package pulls in a Java runtime too). */
 export const ZK_INSTALL = 'sudo apt-get update && sudo apt-get install -y --no-install-recommends zookeeper libslf4j-java liblog4j1.2-java';
-const LOG4J = [
-  'log4j.rootLogger=INFO, CONSOLE',
-  'log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender',
-  'log4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout',
-  'log4j.appender.CONSOLE.layout.ConversionPattern=%d{ISO8601} %-5p [%t:%C{1}@%L] - %m%n',
-  '',
-].join('\n');
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -523,7 +523,7 @@ export async function launchCluster(o: ClusterOptions): Promise<Cluster> {
     await mkdir(spec.dataDir, { recursive: true });
     if (o.initDataDir !== undefined) await o.initDataDir(spec.dataDir);
     await writeFile(spec.configFile, configText(o, spec, specs));
-    await writeFile(join(spec.dir, 'log4j.properties'), LOG4J);
+    await writeFile(join(spec.dir, 'log4j.properties'), LOG4J_PROPERTIES);
     if (o.size > 1) await writeFile(join(spec.dataDir, 'myid'), `${spec.sid}\n`);
   }
   const members = specs.map((spec) => new Member(o.kind, spec, o));

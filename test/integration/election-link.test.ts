@@ -21,7 +21,8 @@ import { fourLetterWord } from '../support/four-letter.js';
 import { freePorts } from '../support/ports.js';
 import { describeWithReference, requireReference } from '../support/reference.js';
 import { waitFor } from '../support/wait.js';
-import { trackProcessGroup, untrackProcessGroup } from '../support/zk-server.js';
+import { LOG4J_PROPERTIES } from '../support/log4j.js';
+import { referenceServerArgs, trackProcessGroup, untrackProcessGroup } from '../support/zk-server.js';
 
 const HOST = '127.0.0.1';
 const logger = pino({ level: process.env['TSZK_TEST_LOG'] ?? 'silent' });
@@ -246,13 +247,6 @@ interface JavaServer {
   log(): string;
 }
 
-const LOG4J = [
-  'log4j.rootLogger=INFO, CONSOLE',
-  'log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender',
-  'log4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout',
-  'log4j.appender.CONSOLE.layout.ConversionPattern=%d{ISO8601} %-5p [%t:%C{1}@%L] - %m%n',
-  '',
-].join('\n');
 
 async function members(sids: bigint[]): Promise<EnsembleMember[]> {
   const ports = await freePorts(sids.length * 3);
@@ -286,18 +280,13 @@ async function startJava(member: EnsembleMember, all: EnsembleMember[]): Promise
     '',
   ].join('\n');
   await writeFile(join(dir, 'zoo.cfg'), cfg);
-  await writeFile(join(dir, 'log4j.properties'), LOG4J);
+  await writeFile(join(dir, 'log4j.properties'), LOG4J_PROPERTIES);
   const logFile = join(dir, 'server.log');
   const fd = openSync(logFile, 'a');
-  const classpath = [install.zookeeperJar, install.optionalJars.slf4jLog4j12, install.optionalJars.log4j12].filter(Boolean).join(':');
   let child: ChildProcess;
   try {
-    child = spawn(
-      install.java as string,
-      ['-Xms32m', '-Xmx256m', '-XX:+UseSerialGC', '-cp', classpath, `-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`,
-        'org.apache.zookeeper.server.quorum.QuorumPeerMain', join(dir, 'zoo.cfg')],
-      { cwd: dir, detached: true, stdio: ['ignore', fd, fd] },
-    );
+    const args = referenceServerArgs(join(dir, 'zoo.cfg'), join(dir, 'log4j.properties'), { heapMaxMb: 256 });
+    child = spawn(install.java as string, args, { cwd: dir, detached: true, stdio: ['ignore', fd, fd] });
   } finally {
     closeSync(fd);
   }

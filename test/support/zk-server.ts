@@ -13,6 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'vitest';
 import { serverLaunch } from '../../src/cli/launch.js';
+import { LOG4J_PROPERTIES } from './log4j.js';
 import { fourLetterWord } from './four-letter.js';
 import { freePort } from './ports.js';
 import { announceSkipOnce, detectReference, referenceDecision, ReferenceMissingError, missingReferenceMessage } from './reference.js';
@@ -111,15 +112,7 @@ function zooCfgText(dataDir: string, clientPort: number, extra: Record<string, s
   return [...settings].map(([key, value]) => `${key}=${value}`).join('\n') + '\n';
 }
 
-/** log4j 1.2 settings that send the reference server's log to stderr (the server's log file). */
-export const LOG4J_PROPERTIES = [
-  'log4j.rootLogger=INFO, CONSOLE',
-  'log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender',
-  'log4j.appender.CONSOLE.Target=System.err',
-  'log4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout',
-  'log4j.appender.CONSOLE.layout.ConversionPattern=%d{ISO8601} %-5p [%t:%C{1}@%L] - %m%n',
-  '',
-].join('\n');
+export { LOG4J_PROPERTIES };
 
 interface Prepared {
   dir: string;

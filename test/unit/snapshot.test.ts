@@ -259,6 +259,7 @@ describe('write then read', () => {
     const { buf } = await writeRich({ fs, fsync: true, chunkBytes: 64, syncEveryBytes: 256 });
     const writes = calls.filter((c) => c.startsWith('write')).length;
     const datasyncs = calls.filter((c) => c === 'datasync').length;
+    expect(buf.length).toBeGreaterThan(1024);
     expect(writes).toBeGreaterThan(8);
     // One after every 256 bytes or more written (a chunk ends a little past 64 bytes).
     expect(datasyncs).toBeGreaterThanOrEqual(Math.floor(buf.length / 512));
